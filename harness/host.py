@@ -1,0 +1,142 @@
+"""The host handle every check and solution step gets, whichever provisioner made the host.
+
+``host.run()`` and the testinfra modules (``host.file``, ``host.package``, ``host.socket``,
+...) go through testinfra's own backends with a deadline per command; ``host.libvirt`` is a
+libvirt-python connection and ``host.docker`` a docker SDK client, both opened lazily,
+because most labs need only one of them.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+from pathlib import Path
+from dataclasses import dataclass
+from typing import Any
+
+import testinfra.host
+from testinfra.backend.base import BaseBackend, CommandResult
+
+from harness import evidence
+from harness.errors import CommandFailed, HarnessError, HostUnreachable
+
+
+class Role(str, enum.Enum):
+    KVM_HOST = "kvm-host"  # libvirtd, virtlogd, QEMU, sshd
+    DOCKER_HOST = "docker-host"  # dockerd, sshd
+
+
+@dataclass(frozen=True)
+class Access:
+    """How to reach a host's daemons, as data (never pasted into a shell)."""
+
+    libvirt_uri: str | None = None
+    docker_url: str | None = None
+    address: str | None = None  # the host's address on the topology's network
+    docker_ssh_key: str | None = None  # for ssh:// docker URLs
+
+
+class Host:
+    """One machine of a topology.
+
+    Attribute access falls through to testinfra's module registry, so checks read like
+    testinfra: ``kvm01.file("/data/centos7.qcow2").exists``.
+    """
+
+    def __init__(self, name: str, role: Role, backend: BaseBackend, access: Access, *, timeout: float = 60.0):
+        self.name = name
+        self.role = role
+        self.access = access
+        self.timeout = timeout
+        self._backend = backend
+        self._ti = testinfra.host.Host(backend)
+
+    def __repr__(self) -> str:
+        return f"<Host {self.name} ({self.role.value}) via {self._backend.NAME}>"
+
+    @property
+    def address(self) -> str | None:
+        return self.access.address
+
+    def run(self, command: str, *args: str, timeout: float | None = None) -> CommandResult:
+        """Run a shell command; ``args`` are quoted into ``%s`` placeholders (data, never code)."""
+        res = self._backend.run(command, *args, timeout=timeout or self.timeout)
+        evidence.command(self.name, self._backend.quote(command, *args), res.rc, res.stdout, res.stderr)
+        return res
+
+    def check(self, command: str, *args: str, timeout: float | None = None) -> str:
+        """Run a command of the harness's own and return stdout; non-zero exit is a HarnessError.
+
+        For solution steps and set-up. Checks use ``run`` and assert on the result instead,
+        because there a non-zero exit is usually the student's state.
+        """
+        res = self.run(command, *args, timeout=timeout)
+        if res.rc != 0:
+            raise CommandFailed(self.name, self._backend.quote(command, *args), res.rc, res.stdout, res.stderr)
+        return res.stdout
+
+    def put_file(self, path: str, content: bytes, mode: int = 0o644) -> None:
+        """Write a file on the host through the command channel (works on every backend).
+
+        The content travels base64-encoded as a quoted argument, in chunks well under the
+        kernel's per-argument limit, so no file transfer protocol is needed.
+        """
+        import base64
+
+        data = base64.b64encode(content).decode()
+        self.check("mkdir -p \"$(dirname %s)\" && : > %s", path, path)
+        for i in range(0, len(data), 60000):
+            self.check("printf %%s %s | base64 -d >> %s", data[i : i + 60000], path)
+        self.check("chmod %s %s", f"{mode:o}", path)
+
+    def put_dir(self, local: "Path", remote: str) -> None:
+        """Copy a local directory tree (files keep their permission bits) to ``remote``."""
+        for src in sorted(local.rglob("*")):
+            if src.is_file():
+                rel = src.relative_to(local).as_posix()
+                self.put_file(f"{remote.rstrip('/')}/{rel}", src.read_bytes(), src.stat().st_mode & 0o777)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._ti, name)
+
+    @functools.cached_property
+    def libvirt(self):  # -> libvirt.virConnect
+        import libvirt
+
+        if not self.access.libvirt_uri:
+            raise HarnessError(f"{self.name} ({self.role.value}) has no libvirt access")
+        try:
+            conn = libvirt.open(self.access.libvirt_uri)
+        except libvirt.libvirtError as exc:
+            raise HostUnreachable(f"{self.name}: cannot open libvirt at {self.access.libvirt_uri}: {exc}") from exc
+        # A dead peer must not hang a check forever: 5 s interval, 3 missed = closed.
+        conn.setKeepAlive(5, 3)
+        return conn
+
+    @functools.cached_property
+    def docker(self):  # -> docker.DockerClient
+        import docker
+
+        if not self.access.docker_url:
+            raise HarnessError(f"{self.name} ({self.role.value}) has no docker access")
+        try:
+            client = docker.DockerClient(base_url=self.access.docker_url, timeout=120)
+            client.ping()
+        except Exception as exc:
+            raise HostUnreachable(f"{self.name}: cannot reach dockerd at {self.access.docker_url}: {exc}") from exc
+        return client
+
+    def close(self) -> None:
+        """Close the daemon connections opened so far (the backend closes with the process)."""
+        if "libvirt" in self.__dict__:
+            try:
+                self.__dict__.pop("libvirt").close()
+            except Exception:
+                pass
+        if "docker" in self.__dict__:
+            try:
+                self.__dict__.pop("docker").close()
+            except Exception:
+                pass

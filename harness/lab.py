@@ -1,0 +1,129 @@
+"""What a lab is: its topology, its course parameters, its solution steps and typical mistakes.
+
+Each lab package (``labs/<lab>/__init__.py``) defines ``LAB = Lab(...)``. The plugin reads
+it to provision the topology; validate mode runs ``solution`` step by step (so a report can
+name the step that broke); the grade-mode tests apply ``mistakes`` on top of a solved
+environment and expect exactly their checks to FAIL.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError, UsageError
+from harness.host import Host, Role
+from harness.model import StepFailure
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    """One host of a topology, by the name the course uses and the role it plays."""
+
+    name: str
+    role: Role
+
+
+@dataclass
+class LabEnv:
+    """A lab's hosts for one target, handed to solution steps, mistakes and checks."""
+
+    lab: "Lab"
+    target: str
+    run_id: str
+    hosts: dict[str, Host]
+    params: Any  # the lab's Params dataclass instance
+    accel: str = "tcg"  # how guests run on kvm-hosts here: "kvm" or "tcg" (<domain type='qemu'>)
+    solution_failure: StepFailure | None = None
+    step_times: dict[str, float] = field(default_factory=dict)
+    started: float = 0.0  # time.monotonic() when provisioning began
+
+    def __getitem__(self, name: str) -> Host:
+        try:
+            return self.hosts[name]
+        except KeyError:
+            raise HarnessError(f"target {self.target!r} has no host {name!r} (lab {self.lab.name} needs {', '.join(self.lab.host_names)})") from None
+
+    @property
+    def files(self) -> Path:
+        return self.lab.files
+
+
+Step = Callable[[LabEnv], None]
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A typical student mistake: applied after the solution, it must make exactly ``fails`` FAIL."""
+
+    name: str
+    description: str
+    apply: Step
+    fails: frozenset[str]
+
+
+class Solution:
+    """The course's steps for a lab, in order. Register them with ``@solution.step("...")``."""
+
+    def __init__(self) -> None:
+        self.steps: list[tuple[str, Step]] = []
+
+    def step(self, title: str) -> Callable[[Step], Step]:
+        def register(fn: Step) -> Step:
+            self.steps.append((title, fn))
+            return fn
+
+        return register
+
+    def perform(self, env: LabEnv) -> StepFailure | None:
+        """Run every step; stop at the first that raises and say which it was."""
+        for title, fn in self.steps:
+            t0 = time.monotonic()
+            try:
+                fn(env)
+            except Exception as exc:  # the report names the step; checks still run
+                env.step_times[title] = time.monotonic() - t0
+                return StepFailure(step=title, message=f"{type(exc).__name__}: {exc}")
+            env.step_times[title] = time.monotonic() - t0
+        return None
+
+
+@dataclass(frozen=True)
+class Lab:
+    name: str
+    title: str
+    topology: tuple[HostSpec, ...]
+    params: type  # a dataclass whose defaults are the course's values
+    package_dir: Path
+    solution: Solution = field(default_factory=Solution)
+    mistakes: tuple[Mistake, ...] = ()
+
+    @property
+    def host_names(self) -> list[str]:
+        return [h.name for h in self.topology]
+
+    @property
+    def roles(self) -> set[Role]:
+        return {h.role for h in self.topology}
+
+    @property
+    def files(self) -> Path:
+        return self.package_dir / "files"
+
+    def make_params(self, overrides: Mapping[str, str]) -> Any:
+        """The course's values, with ``name=value`` overrides converted to each field's type."""
+        fields = {f.name: f for f in dataclasses.fields(self.params)}
+        values: dict[str, Any] = {}
+        for key, raw in overrides.items():
+            if key not in fields:
+                raise UsageError(f"lab {self.name} has no parameter {key!r} (it has: {', '.join(sorted(fields))})")
+            default = getattr(self.params(), key)
+            try:
+                values[key] = type(default)(raw) if not isinstance(default, bool) else raw.lower() in ("1", "true", "yes")
+            except ValueError:
+                raise UsageError(f"lab {self.name}: parameter {key}={raw!r} is not a {type(default).__name__}") from None
+        return self.params(**values)

@@ -1,0 +1,501 @@
+"""The pytest plugin: options, markers, per-target parametrization, lab environments, grading.
+
+A check is a test in ``labs/<lab>/test_*.py`` with ``@pytest.mark.points(n)`` and
+``@pytest.mark.hint(zh=..., en=...)``. It asks for hosts by their topology names (fixtures
+in the lab's conftest) and asserts on the student's state. The plugin:
+
+- parametrizes every check per target (``test_x[alice]``; ``[validate]`` in validate mode);
+- gives each (lab, target) one environment, module-scoped: provisioned (with retries) and,
+  in validate mode, solved step by step before its checks run, torn down after them;
+- classifies outcomes: AssertionError in a check = FAIL; any other exception, or a broken
+  fixture = ERROR (never counted against the student); a missing capability = SKIP;
+- ships each result to the controller in the test report (works under xdist), and writes
+  ``grades.json``, ``grades.csv``, ``report.html``, ``junit.xml`` and ``allure-results/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import json
+import logging
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from harness import capabilities, evidence
+from harness.errors import HarnessError, ProvisioningError, UsageError
+from harness.host import Host
+from harness.lab import Lab, LabEnv
+from harness.model import CheckResult, Hint, Outcome, RunResult, StepFailure
+from harness.provisioners import NAMES as PROVISIONERS
+from harness.provisioners import get_provisioner
+from harness.provisioners.base import Provisioner
+from harness.runs import RunLock, new_run_id, valid_run_id
+
+log = logging.getLogger("labharness")
+
+RESULT_KEY = "labharness.check"
+ENV_KEY = "labharness.env"
+PROVISION_ATTEMPTS = 2
+LABS_DIR = Path(__file__).resolve().parents[1] / "labs"
+
+
+# --------------------------------------------------------------------------- options
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("labharness", "lab harness (grading and validation of course labs)")
+    g.addoption("--mode", dest="lh_mode", choices=("grade", "validate"), default=None,
+                help="validate: provision hosts and run each lab's reference solution before its checks (default); "
+                     "grade: only run checks against existing hosts (needs --inventory)")
+    g.addoption("--inventory", dest="lh_inventory", default=None, metavar="YAML",
+                help="the targets (students) and their hosts; implies --provisioner static")
+    g.addoption("--provisioner", dest="lh_provisioner", default=None, choices=PROVISIONERS,
+                help="who makes the hosts: container (default), static (inventory), libvirt")
+    g.addoption("--report-dir", dest="lh_report_dir", default="reports", metavar="DIR",
+                help="reports go to DIR/<run-id>/ (default: ./reports)")
+    g.addoption("--keep", dest="lh_keep", choices=("never", "failed", "always"), default="never",
+                help="keep provisioned hosts after a lab: never, when a check did not pass, always")
+    g.addoption("--run-id", dest="lh_run_id", default=None, help="label for everything this run creates (default: generated)")
+    g.addoption("--lab-param", dest="lh_params", action="append", default=[], metavar="LAB.NAME=VALUE",
+                help="override a course value, e.g. --lab-param disk_images.data_dir=/srv/data")
+
+
+# --------------------------------------------------------------------------- session state
+
+
+class LabSession:
+    """Per-process state of a lab run: the run id, the provisioner, open environments, results."""
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+        opt = config.option
+        self.worker = hasattr(config, "workerinput")
+        if self.worker:
+            self.run_id = config.workerinput["lh_run_id"]  # type: ignore[attr-defined]
+        else:
+            self.run_id = opt.lh_run_id or new_run_id()
+            if not valid_run_id(self.run_id):
+                raise UsageError(f"--run-id {self.run_id!r}: use 3-41 lowercase letters, digits and dashes")
+        self.inventory_path = opt.lh_inventory
+        self.provisioner_name = opt.lh_provisioner or ("static" if opt.lh_inventory else "container")
+        self.mode = opt.lh_mode or ("grade" if self.provisioner_name == "static" else "validate")
+        if self.provisioner_name == "static" and not self.inventory_path:
+            raise UsageError("--provisioner static needs --inventory FILE")
+        if self.mode == "validate" and self.provisioner_name == "static":
+            raise UsageError("validate mode changes hosts; it cannot run on a static inventory (use --mode grade)")
+        self.keep = opt.lh_keep
+        self.report_dir = Path(opt.lh_report_dir).resolve() / self.run_id
+        self.param_overrides = _parse_params(opt.lh_params)
+        self.lock: RunLock | None = None
+        self._provisioner: Provisioner | None = None
+        self.result = RunResult(self.run_id, self.mode, self.provisioner_name,
+                                started=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+        self.envs_done: list[dict[str, Any]] = []  # finished environments, shipped with the next teardown report
+        self.unclean: set[tuple[str, str]] = set()  # (lab, target) with a non-PASS check, for --keep failed
+        self.accel = "tcg"
+        self.accel_reason = "not probed"
+        self._reaped = False
+
+    @property
+    def provisioner(self) -> Provisioner:
+        if self._provisioner is None:
+            kwargs: dict[str, Any] = {"run_id": self.run_id}
+            if self.provisioner_name == "static":
+                kwargs["inventory"] = self.inventory_path
+            else:
+                self.accel, self.accel_reason = capabilities.guest_accel()
+                kwargs["accel"] = self.accel
+            self._provisioner = get_provisioner(self.provisioner_name, **kwargs)
+        return self._provisioner
+
+    def targets_for(self, lab: Lab) -> list[str]:
+        prov = self.provisioner
+        return [t for t in prov.targets() if (prov.labs_for(t) is None or lab.name in prov.labs_for(t))]
+
+    def reap_stale(self) -> None:
+        """A run starts by removing what dead runs left behind (never a live run's hosts)."""
+        if self._reaped or self.provisioner_name == "static":
+            return
+        self._reaped = True
+        from harness import reap
+
+        for line in reap.reap(dry_run=False):
+            log.warning("reaped leftover of a dead run: %s", line)
+
+    def open_env(self, lab: Lab, target: str) -> LabEnv:
+        self.reap_stale()
+        params = lab.make_params(self.param_overrides.get(lab.name, {}))
+        t0 = time.monotonic()
+        last: Exception | None = None
+        for attempt in range(1, PROVISION_ATTEMPTS + 1):  # retry provisioning, never a check
+            try:
+                hosts = self.provisioner.create(lab, target)
+                break
+            except Exception as exc:
+                last = exc
+                log.warning("provisioning %s for %s failed (attempt %d): %s", lab.name, target, attempt, exc)
+                try:
+                    self.provisioner.destroy(lab, target)
+                except Exception as cleanup_exc:
+                    log.warning("cleanup after failed provisioning failed: %s", cleanup_exc)
+        else:
+            raise ProvisioningError(f"could not provision {lab.name} for {target} after {PROVISION_ATTEMPTS} attempts: {last}")
+        env = LabEnv(lab=lab, target=target, run_id=self.run_id, hosts=hosts, params=params, accel=self.accel)
+        env.step_times["provision"] = time.monotonic() - t0
+        if self.mode == "validate":
+            env.solution_failure = lab.solution.perform(env)
+        env.started = t0
+        return env
+
+    def close_env(self, env: LabEnv) -> None:
+        for host in env.hosts.values():
+            host.close()
+        unclean = (env.lab.name, env.target) in self.unclean
+        keep = self.keep == "always" or (self.keep == "failed" and unclean)
+        if keep:
+            log.warning("keeping the hosts of %s/%s (run %s): remove them with `labctl reap --run-id %s`",
+                        env.lab.name, env.target, self.run_id, self.run_id)
+        elif self.provisioner.creates_hosts:
+            self.provisioner.destroy(env.lab, env.target)
+        self.envs_done.append({
+            "lab": env.lab.name,
+            "target": env.target,
+            "duration": time.monotonic() - env.started,
+            "solution_failure": {"step": env.solution_failure.step, "message": env.solution_failure.message}
+            if env.solution_failure else None,
+            "steps": env.step_times,
+            "kept": keep,
+        })
+
+
+def _parse_params(raw: list[str]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for item in raw:
+        key, sep, value = item.partition("=")
+        lab, dot, name = key.partition(".")
+        if not sep or not dot or not lab or not name:
+            raise UsageError(f"--lab-param {item!r}: expected LAB.NAME=VALUE")
+        out.setdefault(lab, {})[name] = value
+    return out
+
+
+SESSION_KEY = pytest.StashKey[LabSession]()
+
+
+def _session(config: pytest.Config) -> LabSession:
+    return config.stash[SESSION_KEY]
+
+
+def lab_of(module: ModuleType | None) -> Lab | None:
+    """The Lab a test module belongs to: ``LAB`` of its package, if any."""
+    package = getattr(module, "__package__", None)
+    if not package:
+        return None
+    try:
+        pkg = importlib.import_module(package)
+    except ImportError:
+        return None
+    lab = getattr(pkg, "LAB", None)
+    return lab if isinstance(lab, Lab) else None
+
+
+def _looks_like_lab_session(config: pytest.Config) -> bool:
+    """True when the run may collect lab checks, so reports and ownership are worth setting up."""
+    if config.option.lh_mode or config.option.lh_inventory:
+        return True
+    args = [a.split("::")[0] for a in config.args if not a.startswith("-")] or ["."]
+    for a in args:
+        p = Path(a).resolve()
+        if p == LABS_DIR or LABS_DIR in p.parents or p in LABS_DIR.parents:
+            return True
+    return False
+
+
+# --------------------------------------------------------------------------- configure
+
+
+@pytest.hookimpl(tryfirst=True)  # before junitxml and allure read their options
+def pytest_configure(config: pytest.Config) -> None:
+    for line in (
+        "lab(name): the lab a check belongs to (set automatically from labs/<lab>/)",
+        "points(n): points a check is worth",
+        "hint(zh, en): what to tell the student when the check fails, in Chinese and English",
+        "requires(capability): SKIP the check with a reason where the capability is absent here",
+        "slow: takes long on real daemons; run in CI all the same",
+        "kvm: a lab on KVM hosts (libvirt, QEMU)",
+        "docker: a lab on Docker hosts",
+    ):
+        config.addinivalue_line("markers", line)
+    try:
+        session = LabSession(config)
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[SESSION_KEY] = session
+    if session.worker or not _looks_like_lab_session(config):
+        return
+    session.lock = RunLock(session.run_id)
+    session.lock.acquire()
+    session.report_dir.mkdir(parents=True, exist_ok=True)
+    if not getattr(config.option, "xmlpath", None):
+        config.option.xmlpath = str(session.report_dir / "junit.xml")
+    if hasattr(config.option, "allure_report_dir") and not config.option.allure_report_dir:
+        config.option.allure_report_dir = str(session.report_dir / "allure-results")
+
+
+
+def pytest_configure_node(node) -> None:  # xdist hook, on the controller
+    node.workerinput["lh_run_id"] = _session(node.config).run_id
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    session = config.stash.get(SESSION_KEY, None)
+    if session and session.lock:
+        session.lock.release()
+
+
+# --------------------------------------------------------------------------- collection
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    lab = lab_of(metafunc.module)
+    if lab is None or "lh_target" not in metafunc.fixturenames:
+        return
+    try:
+        targets = _session(metafunc.config).targets_for(lab)
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    metafunc.parametrize("lh_target", targets, indirect=True, scope="module", ids=targets)
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    problems = []
+    for item in items:
+        lab = lab_of(getattr(item, "module", None))
+        if lab is None:
+            continue
+        item.add_marker(pytest.mark.lab(lab.name))
+        for role in lab.roles:
+            item.add_marker("kvm" if role.value == "kvm-host" else "docker")
+        target = getattr(item, "callspec", None) and item.callspec.params.get("lh_target")
+        item.add_marker(pytest.mark.xdist_group(f"{lab.name}@{target}"))
+        if item.get_closest_marker("points") is None or item.get_closest_marker("hint") is None:
+            problems.append(f"{item.nodeid}: a check needs @pytest.mark.points(n) and @pytest.mark.hint(zh=..., en=...)")
+        elif "lh_target" not in getattr(item, "fixturenames", ()):
+            problems.append(f"{item.nodeid}: a check must use the lab's hosts (a host fixture, `hosts` or `lab_env`)")
+    if problems:
+        raise pytest.UsageError("\n".join(problems))
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def lh_target(request: pytest.FixtureRequest) -> str:
+    """The target (student, or ``validate``) this module's checks are graded for."""
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def lab_env(request: pytest.FixtureRequest, lh_target: str):
+    """The lab's hosts for one target: provisioned, and solved in validate mode, once per module."""
+    lab = lab_of(request.module)
+    if lab is None:
+        raise HarnessError(f"{request.module.__name__} is not inside a lab package (no LAB in its __init__)")
+    session = _session(request.config)
+    env = session.open_env(lab, lh_target)
+    try:
+        yield env
+    finally:
+        session.close_env(env)
+
+
+@pytest.fixture
+def hosts(lab_env: LabEnv) -> dict[str, Host]:
+    return lab_env.hosts
+
+
+@pytest.fixture
+def params(lab_env: LabEnv):
+    """The lab's course values (defaults from the course, overridable with --lab-param)."""
+    return lab_env.params
+
+
+@pytest.fixture
+def run_id(request: pytest.FixtureRequest) -> str:
+    return _session(request.config).run_id
+
+
+# --------------------------------------------------------------------------- running
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    marker = item.get_closest_marker("requires")
+    if marker is not None and lab_of(getattr(item, "module", None)) is not None:
+        for cap in marker.args:
+            reason = capabilities.missing(cap, _session(item.config))
+            if reason:
+                pytest.skip(f"needs {cap}: {reason}")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    if lab_of(getattr(item, "module", None)) is None:
+        yield
+        return
+    evidence.start()
+    try:
+        yield
+    finally:
+        item.stash[_EVIDENCE] = evidence.stop()
+
+
+_EVIDENCE = pytest.StashKey[list]()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    lab = lab_of(getattr(item, "module", None))
+    if lab is None:
+        return
+    session = _session(item.config)
+    if report.when == "teardown":
+        while session.envs_done:
+            report.user_properties.append((ENV_KEY, json.dumps(session.envs_done.pop(0))))
+        return
+    decided = report.when == "call" or (report.when == "setup" and not report.passed)
+    if not decided:
+        return
+    result = _check_result(item, report, call, lab)
+    if result.outcome is not Outcome.PASS:
+        session.unclean.add((result.lab, result.target))
+    report.user_properties.append((RESULT_KEY, json.dumps(result.to_dict(), ensure_ascii=False)))
+    _allure_annotate(result)
+
+
+def _check_result(item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo, lab: Lab) -> CheckResult:
+    points = float(item.get_closest_marker("points").args[0]) if item.get_closest_marker("points") else 0.0
+    hint_m = item.get_closest_marker("hint")
+    hint = Hint(zh=hint_m.kwargs.get("zh", ""), en=hint_m.kwargs.get("en", "")) if hint_m else None
+    target = item.callspec.params.get("lh_target", "?") if hasattr(item, "callspec") else "?"
+    doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines() if hasattr(item, "function") else []
+    message = ""
+    if report.skipped:
+        outcome = Outcome.SKIP
+        message = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        message = message.removeprefix("Skipped: ")
+    elif report.passed:
+        outcome = Outcome.PASS
+    else:
+        exc = call.excinfo.value if call.excinfo else None
+        if report.when == "call" and isinstance(exc, AssertionError):
+            outcome = Outcome.FAIL
+            message = _assertion_message(call)
+        else:
+            outcome = Outcome.ERROR
+            where = "setting up the hosts" if report.when == "setup" else "running the check"
+            message = f"{where}: {type(exc).__name__}: {exc}" if exc else str(report.longrepr)[-1500:]
+    return CheckResult(
+        nodeid=item.nodeid,
+        lab=lab.name,
+        target=str(target),
+        check=getattr(item, "originalname", item.name),
+        title=doc[0] if doc else getattr(item, "originalname", item.name),
+        points=points,
+        outcome=outcome,
+        message=message,
+        hint=hint if outcome is not Outcome.PASS else hint,
+        evidence=item.stash.get(_EVIDENCE, []),
+        duration=report.duration,
+    )
+
+
+def _assertion_message(call: pytest.CallInfo) -> str:
+    """The assertion's own message and pytest's explanation, without the traceback."""
+    text = call.excinfo.exconly() if call.excinfo else ""
+    text = text.removeprefix("AssertionError: ").removeprefix("AssertionError")
+    return text.strip()[-2000:]
+
+
+def _allure_annotate(result: CheckResult) -> None:
+    try:
+        import allure
+    except ImportError:
+        return
+    try:
+        allure.dynamic.feature(result.lab)
+        allure.dynamic.tag(result.target)
+        allure.dynamic.label("points", f"{result.points:g}")
+        if result.outcome is not Outcome.PASS and result.hint:
+            allure.attach(f"{result.hint.zh}\n{result.hint.en}", name="hint", attachment_type=allure.attachment_type.TEXT)
+        for ev in result.evidence:
+            allure.attach(ev.text, name=ev.name, attachment_type=allure.attachment_type.TEXT)
+    except Exception:  # allure inactive for this run: annotations are optional
+        pass
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
+    """Show ERROR (not FAILED) for a check that met a broken environment, as the report will."""
+    for key, value in getattr(report, "user_properties", ()):
+        if key == RESULT_KEY and report.when == "call" and report.failed:
+            if json.loads(value)["outcome"] == Outcome.ERROR.value:
+                return "error", "E", "ERROR"
+    return None
+
+
+# --------------------------------------------------------------------------- collecting and reporting
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # Runs on the controller for every report, including those coming from xdist workers.
+    session = _CURRENT.get("session")
+    if session is None or session.worker:
+        return
+    for key, value in report.user_properties:
+        if key == RESULT_KEY:
+            session.result.add(CheckResult.from_dict(json.loads(value)))
+        elif key == ENV_KEY:
+            info = json.loads(value)
+            lab = session.result.lab(info["target"], info["lab"])
+            lab.duration = info["duration"]
+            if info["solution_failure"]:
+                lab.solution_failure = StepFailure(**info["solution_failure"])
+            session.result.environment[f"steps.{info['lab']}.{info['target']}"] = ", ".join(
+                f"{k} {v:.1f}s" for k, v in info["steps"].items())
+
+
+_CURRENT: dict[str, LabSession] = {}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _CURRENT["session"] = _session(session.config)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    ls = _session(session.config)
+    _CURRENT.pop("session", None)
+    if ls.worker or not ls.result.targets:
+        return
+    from harness.reporting import write_reports
+
+    ls.result.finished = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    ls.result.environment.setdefault("guest_accel", f"{ls.accel} ({ls.accel_reason})")
+    write_reports(ls.result, ls.report_dir)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    ls = config.stash.get(SESSION_KEY, None)
+    if ls is None or ls.worker or not ls.result.targets:
+        return
+    from harness.reporting import score_table
+
+    terminalreporter.write_sep("=", f"lab scores ({ls.mode}, run {ls.run_id})")
+    terminalreporter.write_line(score_table(ls.result))
+    terminalreporter.write_line(f"report: {ls.report_dir / 'report.html'}")

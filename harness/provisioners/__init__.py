@@ -1,0 +1,27 @@
+"""Provisioners make a lab's topology real and hand back one ``Host`` per topology host.
+
+``container`` (default): Docker containers on this machine. ``static``: machines that
+already exist, named by an inventory (students' hosts). ``libvirt``: nested host VMs (not
+built yet). Checks never know which one made their hosts.
+"""
+
+from __future__ import annotations
+
+from harness.errors import UsageError
+from harness.provisioners.base import Provisioner
+
+NAMES = ("container", "static", "libvirt")
+
+
+def get_provisioner(name: str, **kwargs) -> Provisioner:
+    if name == "container":
+        from harness.provisioners.container import ContainerProvisioner
+
+        return ContainerProvisioner(**kwargs)
+    if name == "static":
+        from harness.provisioners.static import StaticProvisioner
+
+        return StaticProvisioner(**kwargs)
+    if name == "libvirt":
+        raise UsageError("provisioner 'libvirt' (nested host VMs) is not available yet; use 'container' or 'static'")
+    raise UsageError(f"unknown provisioner {name!r} (choose from: {', '.join(NAMES)})")

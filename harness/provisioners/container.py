@@ -1,0 +1,201 @@
+"""Hosts as Docker containers on this machine: the default provisioner, for CI and laptops.
+
+Each topology host is a container from an image built offline (``labharness/kvm-host``:
+libvirtd, virtlogd, QEMU, sshd; ``labharness/docker-host``: dockerd inside), on a private
+network made for the environment. ``--privileged`` fails on these machines (root lacks
+CAP_SYS_RESOURCE), so the containers get every other capability explicitly. Guests inside
+kvm-hosts run under TCG unless the KVM probe actually booted a guest.
+
+The pytest process reaches each host's daemons through the container's own root,
+``/proc/<pid>/root/...``: libvirt over its unix socket, dockerd over its socket, commands
+through testinfra's docker backend. Nothing is published on the machine's ports.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import docker
+import docker.errors
+
+from harness import images
+from harness.backends import TimedDockerBackend
+from harness.errors import ProvisioningError, UsageError
+from harness.host import Access, Host, Role
+from harness.lab import Lab
+from harness.provisioners.base import Provisioner
+from harness.runs import LABEL_HOST, LABEL_LAB, LABEL_RUN, LABEL_TARGET, NAME_PREFIX, cache_dir
+from harness.wait import wait_until
+
+log = logging.getLogger(__name__)
+
+VALIDATE_TARGET = "validate"
+READY_FILE = "/run/labharness-ready"
+READY_TIMEOUT = 90.0
+IMAGE_FOR_ROLE = {Role.KVM_HOST: images.KVM_HOST_IMAGE, Role.DOCKER_HOST: images.DOCKER_HOST_IMAGE}
+
+# Every capability but CAP_SYS_RESOURCE, which this machine's root lacks (see notes/docker.md).
+PSEUDO_PRIVILEGED = dict(
+    init=True,  # reaps libvirt's probe QEMUs and containerd-shims
+    cap_add=["ALL"],
+    cap_drop=["SYS_RESOURCE"],
+    security_opt=["seccomp=unconfined", "apparmor=unconfined", "systempaths=unconfined"],
+    device_cgroup_rules=["a *:* rwm"],
+)
+
+
+def docker_client() -> docker.DockerClient:
+    try:
+        client = docker.from_env(timeout=120)
+        client.ping()
+    except Exception as exc:
+        raise UsageError(f"dockerd is not answering ({exc}); start it with scripts/setup.sh") from None
+    return client
+
+
+def container_access(container) -> Access:
+    """Daemon URIs of a running host container, through its root as seen from here."""
+    container.reload()
+    pid = container.attrs["State"]["Pid"]
+    nets = container.attrs["NetworkSettings"]["Networks"]
+    address = next((n["IPAddress"] for n in nets.values() if n.get("IPAddress")), None)
+    return Access(
+        libvirt_uri=f"qemu+unix:///system?socket=/proc/{pid}/root/run/libvirt/libvirt-sock",
+        docker_url=f"unix:///proc/{pid}/root/var/run/docker.sock",
+        address=address,
+    )
+
+
+def host_from_container(name: str, role: Role, container_name: str) -> Host:
+    client = docker_client()
+    try:
+        container = client.containers.get(container_name)
+    except docker.errors.NotFound:
+        from harness.errors import HostUnreachable
+
+        raise HostUnreachable(f"{name}: container {container_name!r} does not exist") from None
+    return Host(name, role, TimedDockerBackend(container_name), container_access(container))
+
+
+class ContainerProvisioner(Provisioner):
+    name = "container"
+
+    def __init__(self, run_id: str, accel: str = "tcg", **_: object):
+        self.run_id = run_id
+        self.accel = accel
+        self.client = docker_client()
+
+    def targets(self) -> list[str]:
+        return [VALIDATE_TARGET]
+
+    def labs_for(self, target: str) -> list[str] | None:
+        return None
+
+    def _prefix(self, lab: Lab, target: str) -> str:
+        suffix = "" if target == VALIDATE_TARGET else f"-{target}"
+        return f"{NAME_PREFIX}{self.run_id}-{lab.name.replace('_', '')}{suffix}"
+
+    def _labels(self, lab: Lab, target: str, host: str = "") -> dict[str, str]:
+        labels = {LABEL_RUN: self.run_id, LABEL_LAB: lab.name, LABEL_TARGET: target}
+        if host:
+            labels[LABEL_HOST] = host
+        return labels
+
+    def create(self, lab: Lab, target: str) -> dict[str, Host]:
+        prefix = self._prefix(lab, target)
+        for role in lab.roles:
+            try:
+                self.client.images.get(IMAGE_FOR_ROLE[role])
+            except docker.errors.ImageNotFound:
+                raise ProvisioningError(f"image {IMAGE_FOR_ROLE[role]} is missing: run scripts/setup.sh") from None
+        network = self.client.networks.create(prefix, driver="bridge", labels=self._labels(lab, target))
+        containers = {}
+        for spec in lab.topology:
+            containers[spec.name] = self._start(spec.name, spec.role, f"{prefix}-{spec.name}", network.name, lab, target)
+        hosts = {}
+        for spec in lab.topology:
+            c = containers[spec.name]
+            host = Host(spec.name, spec.role, TimedDockerBackend(c.name), container_access(c))
+            self._wait_ready(host, c)
+            hosts[spec.name] = host
+        with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
+            list(pool.map(self._after_ready, hosts.values()))
+        return hosts
+
+    def _start(self, name: str, role: Role, cname: str, network: str, lab: Lab, target: str):
+        volumes = {str(cache_dir()): {"bind": "/opt/labharness", "mode": "ro"}}
+        devices = ["/dev/net/tun:/dev/net/tun:rwm"]
+        if role is Role.DOCKER_HOST:
+            vol = self.client.volumes.create(f"{cname}-docker", labels=self._labels(lab, target, name))
+            volumes[vol.name] = {"bind": "/var/lib/docker", "mode": "rw"}
+        if role is Role.KVM_HOST and self.accel == "kvm":
+            devices.append("/dev/kvm:/dev/kvm:rwm")
+        return self.client.containers.run(
+            IMAGE_FOR_ROLE[role],
+            name=cname,
+            hostname=name,
+            detach=True,
+            network=network,
+            labels=self._labels(lab, target, name),
+            volumes=volumes,
+            devices=devices,
+            environment={"LABHARNESS_ROLE": role.value, "LABHARNESS_RUN": self.run_id},
+            **PSEUDO_PRIVILEGED,
+        )
+
+    def _wait_ready(self, host: Host, container) -> None:
+        def ready() -> bool:
+            container.reload()
+            if container.status not in ("created", "running"):
+                raise ProvisioningError(f"container {container.name} is {container.status}")
+            return host.run("test -e %s", READY_FILE, timeout=10).rc == 0
+
+        def state() -> str:
+            container.reload()
+            logs = container.logs(tail=15).decode(errors="replace").strip()
+            return f"container {container.name} status={container.status}; log tail:\n{logs}"
+
+        wait_until(ready, timeout=READY_TIMEOUT, what=f"{host.name} ({host.role.value}) ready", state=state)
+
+    def _after_ready(self, host: Host) -> None:
+        """Per-role set-up that the image cannot hold: the stand-in images for docker hosts."""
+        if host.role is Role.DOCKER_HOST:
+            t0 = time.monotonic()
+            tar = "/opt/labharness/standins.tar"
+            host.check("docker load -q -i %s", tar, timeout=180)
+            for src, dst in images.standin_tags():
+                host.check("docker tag %s %s", src, dst)
+            log.info("%s: stand-in images loaded in %.1fs", host.name, time.monotonic() - t0)
+
+    def destroy(self, lab: Lab, target: str) -> None:
+        remove_labelled(self.client, {LABEL_RUN: self.run_id, LABEL_LAB: lab.name, LABEL_TARGET: target})
+
+
+def remove_labelled(client: docker.DockerClient, labels: dict[str, str], dry_run: bool = False) -> list[str]:
+    """Remove containers, then volumes and networks, carrying all of ``labels``; return what was (or would be) removed."""
+    filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
+    removed = []
+    for c in client.containers.list(all=True, filters=filters):
+        removed.append(f"container {c.name}")
+        if not dry_run:
+            try:
+                c.remove(force=True, v=True)
+            except docker.errors.NotFound:
+                pass
+    for v in client.volumes.list(filters=filters):
+        removed.append(f"volume {v.name}")
+        if not dry_run:
+            try:
+                v.remove(force=True)
+            except docker.errors.NotFound:
+                pass
+    for n in client.networks.list(filters=filters):
+        removed.append(f"network {n.name}")
+        if not dry_run:
+            try:
+                n.remove()
+            except docker.errors.NotFound:
+                pass
+    return removed

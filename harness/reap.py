@@ -1,0 +1,37 @@
+"""Remove what runs left behind: containers, volumes and networks labelled with a run id.
+
+``labctl reap`` removes leftovers of dead runs (no process holds their lock); with
+``--run-id`` it removes that run's, alive or not. A run also reaps dead runs when it starts.
+This is the Ryuk idea without a sidecar: the labels are the truth, the lock says who is alive.
+"""
+
+from __future__ import annotations
+
+import docker
+
+from harness.provisioners.container import remove_labelled
+from harness.runs import LABEL_RUN, run_is_alive
+
+
+def leftover_runs(client: docker.DockerClient) -> set[str]:
+    runs: set[str] = set()
+    flt = {"label": [LABEL_RUN]}
+    for c in client.containers.list(all=True, filters=flt):
+        runs.add(c.labels.get(LABEL_RUN, ""))
+    for v in client.volumes.list(filters=flt):
+        runs.add((v.attrs.get("Labels") or {}).get(LABEL_RUN, ""))
+    for n in client.networks.list(filters=flt):
+        runs.add((n.attrs.get("Labels") or {}).get(LABEL_RUN, ""))
+    runs.discard("")
+    return runs
+
+
+def reap(run_id: str | None = None, dry_run: bool = False, client: docker.DockerClient | None = None) -> list[str]:
+    """Remove (or with ``dry_run`` list) leftovers; returns one line per object."""
+    client = client or docker.from_env(timeout=60)
+    lines = []
+    runs = [run_id] if run_id else sorted(r for r in leftover_runs(client) if not run_is_alive(r))
+    for rid in runs:
+        for what in remove_labelled(client, {LABEL_RUN: rid}, dry_run=dry_run):
+            lines.append(f"run {rid}: {what}")
+    return lines

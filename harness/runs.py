@@ -1,0 +1,87 @@
+"""Run ids, ownership labels and the liveness lock that lets the reaper tell dead runs apart.
+
+Everything a run creates carries its run id (a Docker label, a libvirt <metadata> element, a
+name prefix). A live run holds an exclusive ``flock`` on ``<lock dir>/<run id>.lock`` for its
+whole life; the lock vanishes with the process, even on SIGKILL, so "is this run dead?" is
+answered without trusting pids.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import os
+import re
+import secrets
+from pathlib import Path
+
+LABEL_RUN = "org.labharness.run"
+LABEL_LAB = "org.labharness.lab"
+LABEL_HOST = "org.labharness.host"
+LABEL_TARGET = "org.labharness.target"
+NAME_PREFIX = "lh-"
+RUN_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{2,40}$")
+
+
+def lock_dir() -> Path:
+    return Path(os.environ.get("LABHARNESS_LOCK_DIR", "/run/labharness"))
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("LABHARNESS_CACHE", "/var/cache/labharness"))
+
+
+def new_run_id() -> str:
+    """Sortable and short enough for container and interface names: ``1122-1305-a1b2``."""
+    now = dt.datetime.now(dt.timezone.utc)
+    return f"{now:%m%d-%H%M}-{secrets.token_hex(2)}"
+
+
+def valid_run_id(run_id: str) -> bool:
+    return bool(RUN_ID_RE.match(run_id))
+
+
+class RunLock:
+    """Held by the controller process of a run; released when it exits, however it exits."""
+
+    def __init__(self, run_id: str):
+        self.run_id = run_id
+        self.path = lock_dir() / f"{run_id}.lock"
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise RuntimeError(f"run {self.run_id} is already running (lock {self.path})") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+            try:
+                self.path.unlink()
+            except FileNotFoundError:
+                pass
+
+
+def run_is_alive(run_id: str) -> bool:
+    """True while some process holds the run's lock."""
+    path = lock_dir() / f"{run_id}.lock"
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False

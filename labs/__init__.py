@@ -1,0 +1,1 @@
+"""The labs of the course, one package per scenario family (see each lab's README.md)."""
