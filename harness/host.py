@@ -36,6 +36,26 @@ class Access:
     docker_ssh_key: str | None = None  # for ssh:// docker URLs
 
 
+@functools.cache
+def _libvirt_event_loop() -> bool:
+    """libvirt keepalives need an event loop; run the default one in a daemon thread, once."""
+    import threading
+
+    import libvirt
+
+    try:
+        libvirt.virEventRegisterDefaultImpl()
+    except libvirt.libvirtError:
+        return False
+
+    def loop() -> None:
+        while True:
+            libvirt.virEventRunDefaultImpl()
+
+    threading.Thread(target=loop, name="libvirt-events", daemon=True).start()
+    return True
+
+
 class Host:
     """One machine of a topology.
 
@@ -112,7 +132,8 @@ class Host:
         except libvirt.libvirtError as exc:
             raise HostUnreachable(f"{self.name}: cannot open libvirt at {self.access.libvirt_uri}: {exc}") from exc
         # A dead peer must not hang a check forever: 5 s interval, 3 missed = closed.
-        conn.setKeepAlive(5, 3)
+        if _libvirt_event_loop():
+            conn.setKeepAlive(5, 3)
         return conn
 
     @functools.cached_property

@@ -28,7 +28,7 @@ import yaml
 
 from harness.errors import UsageError
 
-HOST_FIELDS = {"address", "port", "user", "key_file", "password", "container", "timeout"}
+HOST_FIELDS = {"address", "port", "user", "key_file", "password", "container", "local", "timeout"}
 DEFAULT_FIELDS = {"user", "port", "key_file", "password", "timeout"}
 
 
@@ -45,11 +45,12 @@ class HostEntry:
     key_file: str | None = None
     password: str | None = field(default=None, repr=False)  # never printed
     container: str | None = None
+    local: bool = False  # this very machine (testinfra's local backend)
     timeout: float = 60.0
 
     @property
     def connection(self) -> str:
-        return "docker" if self.container else "ssh"
+        return "local" if self.local else "docker" if self.container else "ssh"
 
 
 @dataclass(frozen=True)
@@ -164,8 +165,10 @@ def _parse(p: Path, doc: Any, known_labs: list[str] | None) -> Inventory:
                 if k not in HOST_FIELDS:
                     raise _err(p, h, k, f"{hwhere}.{k}: unknown field (expected one of: {', '.join(sorted(HOST_FIELDS))})")
             merged = {**defaults, **h}
-            if not merged.get("address") and not merged.get("container"):
-                raise _err(p, h, None, f"{hwhere}: needs 'address' (SSH) or 'container' (Docker)")
+            if not merged.get("address") and not merged.get("container") and not merged.get("local"):
+                raise _err(p, h, None, f"{hwhere}: needs 'address' (SSH), 'container' (Docker) or 'local: true'")
+            if "local" in merged and not isinstance(merged["local"], bool):
+                raise _err(p, h, "local", f"{hwhere}.local: expected true or false, got {merged['local']!r}")
             for k, typ in (("port", int), ("timeout", (int, float))):
                 if k in merged and (not isinstance(merged[k], typ) or isinstance(merged[k], bool)):
                     raise _err(p, h if k in h else defaults, k, f"{hwhere}.{k}: expected a number, got {merged[k]!r}")

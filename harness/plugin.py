@@ -139,18 +139,30 @@ class LabSession:
             except Exception as exc:
                 last = exc
                 log.warning("provisioning %s for %s failed (attempt %d): %s", lab.name, target, attempt, exc)
-                try:
-                    self.provisioner.destroy(lab, target)
-                except Exception as cleanup_exc:
-                    log.warning("cleanup after failed provisioning failed: %s", cleanup_exc)
+                self._destroy_quietly(lab, target)
+            except BaseException:  # Ctrl-C in the middle: leave nothing behind
+                self._destroy_quietly(lab, target)
+                raise
         else:
             raise ProvisioningError(f"could not provision {lab.name} for {target} after {PROVISION_ATTEMPTS} attempts: {last}")
         env = LabEnv(lab=lab, target=target, run_id=self.run_id, hosts=hosts, params=params, accel=self.accel)
+        env.started = t0
         env.step_times["provision"] = time.monotonic() - t0
         if self.mode == "validate":
-            env.solution_failure = lab.solution.perform(env)
-        env.started = t0
+            try:
+                env.solution_failure = lab.solution.perform(env)
+            except BaseException:  # interrupted while solving: the fixture never yields, so clean here
+                self._destroy_quietly(lab, target)
+                raise
         return env
+
+    def _destroy_quietly(self, lab: Lab, target: str) -> None:
+        if not self.provisioner.creates_hosts:
+            return
+        try:
+            self.provisioner.destroy(lab, target)
+        except Exception as exc:
+            log.warning("removing the hosts of %s/%s failed: %s (labctl reap will)", lab.name, target, exc)
 
     def close_env(self, env: LabEnv) -> None:
         for host in env.hosts.values():

@@ -24,10 +24,12 @@ def wait_until(
     interval: float = 0.2,
     max_interval: float = 2.0,
     state: Callable[[], object] | None = None,
+    fatal: tuple[type[BaseException], ...] = (),
 ) -> T:
     """Call ``probe`` until it returns something truthy, and return that.
 
     ``probe`` may raise: the exception counts as "not yet" and becomes the last state seen.
+    Exceptions of a ``fatal`` type end the wait at once (e.g. the container died).
     ``state`` (optional) is called once on timeout to describe the situation better than
     the probe's last return value (e.g. a container's status and log tail).
     The interval grows by half each round up to ``max_interval``.
@@ -37,6 +39,8 @@ def wait_until(
     while True:
         try:
             value = probe()
+        except fatal:
+            raise
         except Exception as exc:  # a probe failing is a state, not an outcome
             last = f"{type(exc).__name__}: {exc}"
         else:

@@ -14,6 +14,7 @@ through testinfra's docker backend. Nothing is published on the machine's ports.
 from __future__ import annotations
 
 import logging
+import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -37,12 +38,12 @@ READY_TIMEOUT = 90.0
 IMAGE_FOR_ROLE = {Role.KVM_HOST: images.KVM_HOST_IMAGE, Role.DOCKER_HOST: images.DOCKER_HOST_IMAGE}
 
 # Every capability but CAP_SYS_RESOURCE, which this machine's root lacks (see notes/docker.md).
-PSEUDO_PRIVILEGED = dict(
-    init=True,  # reaps libvirt's probe QEMUs and containerd-shims
-    cap_add=["ALL"],
-    cap_drop=["SYS_RESOURCE"],
-    security_opt=["seccomp=unconfined", "apparmor=unconfined", "systempaths=unconfined"],
-    device_cgroup_rules=["a *:* rwm"],
+PSEUDO_PRIVILEGED = (
+    "--init",  # reaps libvirt's probe QEMUs and containerd-shims
+    "--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE",
+    "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
+    "--security-opt", "systempaths=unconfined",  # writable /proc/sys for libvirt networks and dockerd
+    "--device-cgroup-rule", "a *:* rwm",
 )
 
 
@@ -125,39 +126,41 @@ class ContainerProvisioner(Provisioner):
         return hosts
 
     def _start(self, name: str, role: Role, cname: str, network: str, lab: Lab, target: str):
-        volumes = {str(cache_dir()): {"bind": "/opt/labharness", "mode": "ro"}}
-        devices = ["/dev/net/tun:/dev/net/tun:rwm"]
+        """``docker run`` through the CLI: the API has no ``systempaths=unconfined`` (MaskedPaths)."""
+        argv = ["docker", "run", "-d", "--name", cname, "--hostname", name, "--network", network,
+                *PSEUDO_PRIVILEGED, "--device", "/dev/net/tun",
+                "-v", f"{cache_dir()}:/opt/labharness:ro",
+                "-e", f"LABHARNESS_ROLE={role.value}", "-e", f"LABHARNESS_RUN={self.run_id}"]
+        for k, v in self._labels(lab, target, name).items():
+            argv += ["--label", f"{k}={v}"]
         if role is Role.DOCKER_HOST:
             vol = self.client.volumes.create(f"{cname}-docker", labels=self._labels(lab, target, name))
-            volumes[vol.name] = {"bind": "/var/lib/docker", "mode": "rw"}
+            argv += ["-v", f"{vol.name}:/var/lib/docker"]
         if role is Role.KVM_HOST and self.accel == "kvm":
-            devices.append("/dev/kvm:/dev/kvm:rwm")
-        return self.client.containers.run(
-            IMAGE_FOR_ROLE[role],
-            name=cname,
-            hostname=name,
-            detach=True,
-            network=network,
-            labels=self._labels(lab, target, name),
-            volumes=volumes,
-            devices=devices,
-            environment={"LABHARNESS_ROLE": role.value, "LABHARNESS_RUN": self.run_id},
-            **PSEUDO_PRIVILEGED,
-        )
+            argv += ["--device", "/dev/kvm"]
+        argv.append(IMAGE_FOR_ROLE[role])
+        try:
+            subprocess.run(argv, check=True, capture_output=True, text=True, timeout=120)
+        except subprocess.CalledProcessError as exc:
+            raise ProvisioningError(f"docker run {cname}: {exc.stderr.strip()}") from None
+        except subprocess.TimeoutExpired:
+            raise ProvisioningError(f"docker run {cname}: no answer within 120s") from None
+        return self.client.containers.get(cname)
 
     def _wait_ready(self, host: Host, container) -> None:
-        def ready() -> bool:
-            container.reload()
-            if container.status not in ("created", "running"):
-                raise ProvisioningError(f"container {container.name} is {container.status}")
-            return host.run("test -e %s", READY_FILE, timeout=10).rc == 0
-
         def state() -> str:
             container.reload()
             logs = container.logs(tail=15).decode(errors="replace").strip()
             return f"container {container.name} status={container.status}; log tail:\n{logs}"
 
-        wait_until(ready, timeout=READY_TIMEOUT, what=f"{host.name} ({host.role.value}) ready", state=state)
+        def ready() -> bool:
+            container.reload()
+            if container.status not in ("created", "running"):
+                raise ProvisioningError(f"{host.name} ({host.role.value}) died while starting: {state()}")
+            return host.run("test -e %s", READY_FILE, timeout=10).rc == 0
+
+        wait_until(ready, timeout=READY_TIMEOUT, what=f"{host.name} ({host.role.value}) ready", state=state,
+                   fatal=(ProvisioningError,))
 
     def _after_ready(self, host: Host) -> None:
         """Per-role set-up that the image cannot hold: the stand-in images for docker hosts."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import urllib.parse
 
-from harness.backends import TimedParamikoBackend
+from harness.backends import TimedLocalBackend, TimedParamikoBackend
 from harness.catalog import all_labs
 from harness.errors import HarnessError
 from harness.host import Access, Host
@@ -56,7 +56,12 @@ class StaticProvisioner(Provisioner):
         hosts = {}
         for spec in lab.topology:
             he = entry.hosts[spec.name]
-            hosts[spec.name] = host_from_container(spec.name, spec.role, he.container) if he.container else ssh_host(spec.name, spec.role, he)
+            if he.local:
+                hosts[spec.name] = Host(spec.name, spec.role, TimedLocalBackend(), Access(address="127.0.0.1"), timeout=he.timeout)
+            elif he.container:
+                hosts[spec.name] = host_from_container(spec.name, spec.role, he.container)
+            else:
+                hosts[spec.name] = ssh_host(spec.name, spec.role, he)
         return hosts
 
     def destroy(self, lab: Lab, target: str) -> None:

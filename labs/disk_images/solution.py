@@ -1,0 +1,139 @@
+"""The course's steps for KVM-05..07, as the harness performs them in validate mode.
+
+KVM-02 (creating the VM) is a precondition here: the lab guest (a Debian kernel with a
+busybox initramfs, booted directly) is installed with virt-install on a 10G raw disk that
+holds an ext4 filesystem, so "the guest reads its disk" is a real, observable outcome.
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+from harness.guest import GuestAgent
+from harness.lab import LabEnv, Mistake, Solution
+from harness.wait import wait_until
+
+solution = Solution()
+BOOT_DIR = "/var/lib/libvirt/boot"
+
+
+def path(env: LabEnv, name: str) -> str:
+    return posixpath.join(env.params.data_dir, name)
+
+
+def agent(env: LabEnv) -> GuestAgent:
+    return GuestAgent(env["kvm01"].libvirt.lookupByName(env.params.vm))
+
+
+def guest_sh(env: LabEnv, script: str, timeout: float = 30) -> str:
+    res = agent(env).exec(["/bin/sh", "-c", script], timeout=timeout)
+    if res.rc != 0:
+        raise RuntimeError(f"in the guest, `{script}` exited {res.rc}: {res.stderr or res.stdout}")
+    return res.stdout
+
+
+def wait_state(env: LabEnv, state: str, timeout: float = 60) -> None:
+    h, vm = env["kvm01"], env.params.vm
+    wait_until(lambda: h.run("virsh domstate %s", vm).stdout.strip() == state, timeout=timeout,
+               what=f"{vm} {state}", state=lambda: h.run("virsh domstate %s", vm).stdout.strip())
+
+
+def wait_guest_disk(env: LabEnv, dev: str, size: int | None, timeout: float = 30) -> None:
+    """Until the guest sees /dev/<dev> (with ``size`` bytes), or, with size None, no longer sees it."""
+    def seen() -> bool:
+        out = guest_sh(env, f"blockdev --getsize64 /dev/{dev} 2>/dev/null || echo none").strip()
+        return out == "none" if size is None else out == str(size)
+    wait_until(seen, timeout=timeout, what=f"guest sees /dev/{dev} {'gone' if size is None else size}")
+
+
+@solution.step("KVM-02 (precondition): the centos7 VM, installed with virt-install on a 10G raw disk")
+def create_vm(env: LabEnv) -> None:
+    p, h = env.params, env["kvm01"]
+    h.check("mkdir -p %s %s", p.data_dir, BOOT_DIR)
+    h.check("cp /opt/labharness/guest/vmlinuz /opt/labharness/guest/initrd.gz %s/", BOOT_DIR)
+    raw = path(env, p.raw_disk)
+    h.check("qemu-img create -q -f raw %s %s", raw, str(p.vm_disk_size))
+    h.check("mkfs.ext4 -q -F -L centos7 %s", raw)
+    boot = f"kernel={BOOT_DIR}/vmlinuz,initrd={BOOT_DIR}/initrd.gz,kernel_args=console=ttyS0 guestname={p.vm} guestip=none"
+    h.check(
+        "virt-install --name %s --memory %s --vcpus 1 --virt-type %s --import --boot %s "
+        "--disk %s,format=raw,bus=virtio --network none --graphics none --noautoconsole "
+        "--channel unix,target.type=virtio,target.name=org.qemu.guest_agent.0 "
+        "--osinfo detect=on,require=off",
+        p.vm, str(p.vm_memory_mib), "kvm" if env.accel == "kvm" else "qemu", boot, raw, timeout=180)
+    agent(env).wait_ready(timeout=90)
+
+
+@solution.step("KVM-05: qemu-img create a 2G qcow2, info, resize +5G, convert to raw")
+def qemu_img_practice(env: LabEnv) -> None:
+    p, h = env.params, env["kvm01"]
+    q, r = path(env, p.scratch_qcow2), path(env, p.scratch_raw)
+    h.check("qemu-img create -f qcow2 %s 2G", q)
+    h.check("qemu-img info %s", q)
+    h.check("qemu-img resize %s +5G", q)
+    h.check("qemu-img convert -f qcow2 -O raw %s %s", q, r)
+
+
+@solution.step("KVM-06: shut centos7 down, convert its raw disk to qcow2, re-point the XML, start it")
+def convert_vm_disk(env: LabEnv) -> None:
+    p, h = env.params, env["kvm01"]
+    raw, qcow2 = path(env, p.raw_disk), path(env, p.qcow2_disk)
+    h.check("virsh shutdown %s", p.vm)
+    wait_state(env, "shut off")
+    h.check("qemu-img convert -f raw -O qcow2 %s %s", raw, qcow2, timeout=300)
+    # `virsh edit` is interactive; virt-xml makes the same two changes: driver type and source file.
+    h.check("virt-xml %s --edit target=vda --disk driver.type=qcow2,path=%s", p.vm, qcow2)
+    h.check("rm -f %s", raw)
+    h.check("virsh start %s", p.vm)
+    agent(env).wait_ready(timeout=90)
+
+
+@solution.step("KVM-07: create a 3G disk, attach it live as vdb, detach, resize +2G, re-attach, format and mount it")
+def add_data_disk(env: LabEnv) -> None:
+    p, h = env.params, env["kvm01"]
+    disk = path(env, p.add_disk)
+    h.check("qemu-img create -f qcow2 %s 3G", disk)
+    attach = "virsh attach-disk %s %s %s --live --cache=none --subdriver=qcow2"
+    h.check(attach, p.vm, disk, p.add_target)
+    wait_guest_disk(env, p.add_target, 3 * 1024**3)
+    h.check("virsh detach-disk %s %s", p.vm, p.add_target)
+    wait_guest_disk(env, p.add_target, None)
+    h.check("qemu-img resize %s +2G", disk)
+    h.check(attach, p.vm, disk, p.add_target)
+    wait_guest_disk(env, p.add_target, p.add_disk_size)
+    # The course formats with mkfs.xfs; the lab guest (busybox) has mke2fs.
+    guest_sh(env, f"mke2fs -q /dev/{p.add_target} && mkdir -p {p.mountpoint} && mount /dev/{p.add_target} {p.mountpoint}", timeout=120)
+
+
+# --------------------------------------------------------------------------- typical mistakes
+
+
+def _type_left_raw(env: LabEnv) -> None:
+    p, h = env.params, env["kvm01"]
+    h.check("virsh destroy %s", p.vm)
+    h.check("virt-xml %s --edit target=vda --disk driver.type=raw", p.vm)
+    h.check("virsh start %s", p.vm)
+    agent(env).wait_ready(timeout=90)
+
+
+def _raw_not_deleted(env: LabEnv) -> None:
+    env["kvm01"].check("qemu-img create -q -f raw %s 10G", path(env, env.params.raw_disk))
+
+
+def _not_resized(env: LabEnv) -> None:
+    p, h = env.params, env["kvm01"]
+    q, r = path(env, p.scratch_qcow2), path(env, p.scratch_raw)
+    h.check("rm -f %s %s", q, r)
+    h.check("qemu-img create -q -f qcow2 %s 2G", q)
+    h.check("qemu-img convert -f qcow2 -O raw %s %s", q, r)
+
+
+MISTAKES = (
+    Mistake("type_left_raw", "re-pointed the source to centos7.qcow2 but left <driver type='raw'/>", _type_left_raw,
+            frozenset({"test_kvm06_xml_points_to_qcow2", "test_kvm06_guest_reads_converted_disk",
+                       "test_kvm07_data_disk_attached", "test_kvm07_guest_sees_5g_disk", "test_kvm07_disk_formatted_and_mounted"})),
+    Mistake("raw_not_deleted", "kept /data/centos2.raw after the conversion", _raw_not_deleted,
+            frozenset({"test_kvm06_raw_disk_removed"})),
+    Mistake("not_resized", "forgot `qemu-img resize chaoge.qcow2 +5G` before converting", _not_resized,
+            frozenset({"test_kvm05_qcow2_resized", "test_kvm05_converted_to_raw"})),
+)

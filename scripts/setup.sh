@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Set up a fresh Debian 12 machine (root, no systemd) for the lab harness, idempotently:
+# apt packages, daemons (dockerd, virtlogd, libvirtd), the Python environment (.venv), and
+# the images built offline (host containers, stand-ins, the lab guest). A second run only
+# checks and finishes in seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$PWD
+export LABHARNESS_CACHE=${LABHARNESS_CACHE:-/var/cache/labharness}
+T0=$(date +%s)
+say() { printf '[setup %3ds] %s\n' "$(( $(date +%s) - T0 ))" "$*"; }
+
+[ "$(id -u)" = 0 ] || { echo "setup.sh: run as root (it installs packages and starts daemons)" >&2; exit 2; }
+
+APT_PACKAGES=(
+  docker.io libvirt-daemon-system libvirt-clients libvirt-dev pkg-config gcc python3-dev python3-venv
+  qemu-system-x86 qemu-utils virtinst debootstrap busybox-static cpio openssh-server openssh-client
+  iproute2 iptables dnsmasq-base curl ca-certificates procps tini
+)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "apt: installing ${missing[*]}"
+  apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+else
+  say "apt: all ${#APT_PACKAGES[@]} packages present"
+fi
+
+# --- daemons (no systemd here: start them by hand when they do not answer)
+wait_for() {  # SECONDS DESCRIPTION COMMAND...
+  local secs=$1 what=$2; shift 2
+  for _ in $(seq $((secs * 5))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  echo "setup.sh: $what did not come up within ${secs}s" >&2; return 1
+}
+if ! docker info >/dev/null 2>&1; then
+  say "starting dockerd"
+  setsid dockerd >/var/log/dockerd.log 2>&1 </dev/null &
+  wait_for 60 dockerd docker info || { tail -20 /var/log/dockerd.log >&2; exit 1; }
+fi
+if ! virsh -c qemu:///system version >/dev/null 2>&1; then
+  say "starting virtlogd and libvirtd"
+  pgrep -x virtlogd >/dev/null || virtlogd -d
+  pgrep -x libvirtd >/dev/null || libvirtd -d
+  wait_for 60 libvirtd virsh -c qemu:///system version
+fi
+say "daemons: dockerd, virtlogd and libvirtd answer"
+
+# --- Python environment
+stamp=.venv/.labharness-installed
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  say "python: creating .venv and installing the harness"
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v 'is ignored' || true
+  .venv/bin/pip install -q --disable-pip-version-check -e . 2>&1 | grep -v 'is ignored' || true
+  .venv/bin/python -c 'import harness.plugin, libvirt, docker, testinfra, allure_pytest, xdist' 
+  echo "$want" > "$stamp"
+else
+  say "python: .venv up to date"
+fi
+
+# --- images, built offline and cached by recipe hash
+mkdir -p "$LABHARNESS_CACHE"
+say "images: host containers and stand-ins"
+bash images/build.sh
+say "images: lab guest"
+bash images/guest/build.sh
+say "reaping leftovers of dead runs"
+.venv/bin/labctl reap | tail -1
+say "done: $REPO is ready (tests: scripts/test.sh; full validation: .venv/bin/labctl validate)"
