@@ -23,6 +23,7 @@ from testinfra.backend.docker import DockerBackend
 from testinfra.backend.local import LocalBackend
 from testinfra.backend.paramiko import ParamikoBackend
 
+from harness import evidence
 from harness.errors import CommandTimeout, HostUnreachable
 
 DEFAULT_TIMEOUT = 60.0
@@ -50,13 +51,19 @@ def _run_with_deadline(backend: base.BaseBackend, host: str, argv_shell: str, ti
     return p.returncode, stdout, stderr
 
 
+def _recorded(backend: base.BaseBackend, host: str, command: str, result: base.CommandResult) -> base.CommandResult:
+    """Every command a check runs (testinfra modules included) becomes evidence of that check."""
+    evidence.command(host, command, result.rc, result.stdout, result.stderr)
+    return result
+
+
 class TimedLocalBackend(LocalBackend):
     NAME = "local"
 
     def run(self, command: str, *args: str, timeout: float | None = None, **kwargs: Any) -> base.CommandResult:
         cmd = self.get_command(command, *args)
         rc, out, err = _run_with_deadline(self, "local", cmd, timeout or DEFAULT_TIMEOUT)
-        return self.result(rc, self.encode(cmd), out, err)
+        return _recorded(self, "local", cmd, self.result(rc, self.encode(cmd), out, err))
 
 
 class TimedDockerBackend(DockerBackend):
@@ -73,7 +80,7 @@ class TimedDockerBackend(DockerBackend):
         rc, out, err = _run_with_deadline(self, self.name, line, timeout or DEFAULT_TIMEOUT)
         if rc in (1, 125, 126, 127) and any(m in self.decode(err) for m in _DOCKER_TRANSPORT_ERRORS):
             raise HostUnreachable(f"{self.name}: {self.decode(err).strip()}")
-        return self.result(rc, self.encode(cmd), out, err)
+        return _recorded(self, self.name, cmd, self.result(rc, self.encode(cmd), out, err))
 
 
 class TimedParamikoBackend(ParamikoBackend):
@@ -117,4 +124,4 @@ class TimedParamikoBackend(ParamikoBackend):
             rc, out, err = self._exec_with_deadline(cmd, timeout or DEFAULT_TIMEOUT)
         except (paramiko.SSHException, OSError) as exc:
             raise HostUnreachable(f"{self.host.name}: SSH failed: {exc}") from exc
-        return self.result(rc, cmd, out, err)
+        return _recorded(self, self.host.name, self.decode(cmd), self.result(rc, cmd, out, err))

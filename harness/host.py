@@ -17,7 +17,6 @@ from typing import Any
 import testinfra.host
 from testinfra.backend.base import BaseBackend, CommandResult
 
-from harness import evidence
 from harness.errors import CommandFailed, HarnessError, HostUnreachable
 
 
@@ -80,9 +79,7 @@ class Host:
 
     def run(self, command: str, *args: str, timeout: float | None = None) -> CommandResult:
         """Run a shell command; ``args`` are quoted into ``%s`` placeholders (data, never code)."""
-        res = self._backend.run(command, *args, timeout=timeout or self.timeout)
-        evidence.command(self.name, self._backend.quote(command, *args), res.rc, res.stdout, res.stderr)
-        return res
+        return self._backend.run(command, *args, timeout=timeout or self.timeout)
 
     def check(self, command: str, *args: str, timeout: float | None = None) -> str:
         """Run a command of the harness's own and return stdout; non-zero exit is a HarnessError.
