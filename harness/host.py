@@ -124,12 +124,13 @@ class Host:
 
         if not self.access.libvirt_uri:
             raise HarnessError(f"{self.name} ({self.role.value}) has no libvirt access")
+        keepalive = _libvirt_event_loop()  # must be registered before the connection opens
         try:
             conn = libvirt.open(self.access.libvirt_uri)
         except libvirt.libvirtError as exc:
             raise HostUnreachable(f"{self.name}: cannot open libvirt at {self.access.libvirt_uri}: {exc}") from exc
         # A dead peer must not hang a check forever: 5 s interval, 3 missed = closed.
-        if _libvirt_event_loop():
+        if keepalive:
             conn.setKeepAlive(5, 3)
         return conn
 

@@ -136,7 +136,8 @@ def test_kvm06_xml_points_to_qcow2(kvm01, params):
 @pytest.mark.hint(zh="确认虚拟机能从新的 qcow2 启动后，删除旧的 /data/centos2.raw",
                   en="Once the VM boots from the new qcow2, delete the old /data/centos2.raw")
 def test_kvm06_raw_disk_removed(kvm01, params):
-    """/data/centos2.raw no longer exists."""
+    """/data/centos2.raw no longer exists, and its converted copy does."""
+    assert kvm01.file(_path(params, params.qcow2_disk)).exists, "the disk was never converted to centos7.qcow2"
     assert not kvm01.file(_path(params, params.raw_disk)).exists, f"{_path(params, params.raw_disk)} is still there"
 
 
