@@ -66,7 +66,7 @@ def test_dk13_page_served(docker01, params):
 def test_dk14_copy_keeps_mode_and_wildcards(docker01):
     """dk14-copy: /home/chaoge.py kept mode 755; the wildcard copied chaoge1.txt and chaoge2.txt to /tmp."""
     _image(docker01, "dk14-copy")
-    mode = docker01.run("docker run --rm dk14-copy stat -c %%a /home/chaoge.py")
+    mode = docker01.run("docker run --rm dk14-copy stat -c %a /home/chaoge.py")
     assert mode.rc == 0 and mode.stdout.strip() == "755", f"/home/chaoge.py mode: {mode.stdout.strip() or mode.stderr.strip()}"
     listing = docker01.run("docker run --rm dk14-copy ls /tmp").stdout.split()
     assert {"chaoge1.txt", "chaoge2.txt"} <= set(listing), f"/tmp holds {listing}"
