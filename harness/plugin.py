@@ -284,6 +284,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("lh_target", targets, indirect=True, scope="module", ids=targets)
 
 
+@pytest.hookimpl(tryfirst=True)  # xdist's loadgroup reads xdist_group in its own hook, after ours
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     problems = []
     for item in items:

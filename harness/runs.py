@@ -19,6 +19,7 @@ LABEL_RUN = "org.labharness.run"
 LABEL_LAB = "org.labharness.lab"
 LABEL_HOST = "org.labharness.host"
 LABEL_TARGET = "org.labharness.target"
+LABEL_WORKER = "org.labharness.worker"  # the xdist worker (gw0, ...) or empty
 NAME_PREFIX = "lh-"
 RUN_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{2,40}$")
 

@@ -14,6 +14,7 @@ through testinfra's docker backend. Nothing is published on the machine's ports.
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +28,7 @@ from harness.errors import ProvisioningError, UsageError
 from harness.host import Access, Host, Role
 from harness.lab import Lab
 from harness.provisioners.base import Provisioner
-from harness.runs import LABEL_HOST, LABEL_LAB, LABEL_RUN, LABEL_TARGET, NAME_PREFIX, cache_dir
+from harness.runs import LABEL_HOST, LABEL_LAB, LABEL_RUN, LABEL_TARGET, LABEL_WORKER, NAME_PREFIX, cache_dir
 from harness.wait import wait_until
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,8 @@ class ContainerProvisioner(Provisioner):
         self.run_id = run_id
         self.accel = accel
         self.client = docker_client()
+        # xdist workers of one run must never share (or remove) each other's hosts
+        self.worker = os.environ.get("PYTEST_XDIST_WORKER", "")
 
     def targets(self) -> list[str]:
         return [VALIDATE_TARGET]
@@ -96,10 +99,14 @@ class ContainerProvisioner(Provisioner):
 
     def _prefix(self, lab: Lab, target: str) -> str:
         suffix = "" if target == VALIDATE_TARGET else f"-{target}"
-        return f"{NAME_PREFIX}{self.run_id}-{lab.name.replace('_', '')}{suffix}"
+        worker = f"{self.worker}-" if self.worker else ""
+        return f"{NAME_PREFIX}{self.run_id}-{worker}{lab.name.replace('_', '')}{suffix}"
+
+    def container_name(self, lab: Lab, target: str, host: str) -> str:
+        return f"{self._prefix(lab, target)}-{host}"
 
     def _labels(self, lab: Lab, target: str, host: str = "") -> dict[str, str]:
-        labels = {LABEL_RUN: self.run_id, LABEL_LAB: lab.name, LABEL_TARGET: target}
+        labels = {LABEL_RUN: self.run_id, LABEL_LAB: lab.name, LABEL_TARGET: target, LABEL_WORKER: self.worker}
         if host:
             labels[LABEL_HOST] = host
         return labels
@@ -114,7 +121,8 @@ class ContainerProvisioner(Provisioner):
         network = self.client.networks.create(prefix, driver="bridge", labels=self._labels(lab, target))
         containers = {}
         for spec in lab.topology:
-            containers[spec.name] = self._start(spec.name, spec.role, f"{prefix}-{spec.name}", network.name, lab, target)
+            containers[spec.name] = self._start(spec.name, spec.role, self.container_name(lab, target, spec.name),
+                                                network.name, lab, target)
         hosts = {}
         for spec in lab.topology:
             c = containers[spec.name]
@@ -173,7 +181,8 @@ class ContainerProvisioner(Provisioner):
             log.info("%s: stand-in images loaded in %.1fs", host.name, time.monotonic() - t0)
 
     def destroy(self, lab: Lab, target: str) -> None:
-        remove_labelled(self.client, {LABEL_RUN: self.run_id, LABEL_LAB: lab.name, LABEL_TARGET: target})
+        remove_labelled(self.client, {LABEL_RUN: self.run_id, LABEL_LAB: lab.name, LABEL_TARGET: target,
+                                      LABEL_WORKER: self.worker})
 
 
 def remove_labelled(client: docker.DockerClient, labels: dict[str, str], dry_run: bool = False) -> list[str]:

@@ -37,7 +37,7 @@ def test_mistakes_fail_exactly_their_checks(lab, tmp_path, child_pytest):
         inventory = {
             "version": 1,
             "targets": [
-                {"name": "student", "hosts": {h: {"container": f"lh-{run_id}-{lab.name.replace('_', '')}-student-{h}"}
+                {"name": "student", "hosts": {h: {"container": prov.container_name(lab, "student", h)}
                                               for h in lab.host_names}},
                 {"name": "ghost", "hosts": {h: {"container": f"lh-{run_id}-does-not-exist-{h}"} for h in lab.host_names}},
             ],
