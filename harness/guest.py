@@ -316,11 +316,24 @@ def nic_xml(nic: Nic) -> str:
 
 def read_metadata(xml: str) -> dict[str, str]:
     """The ``<lh:run>`` key/values of a domain XML (``dom.XMLDesc()``) or of the bare element
-    that ``dom.metadata(VIR_DOMAIN_METADATA_ELEMENT, METADATA_NS)`` returns; {} when absent."""
+    that ``dom.metadata(VIR_DOMAIN_METADATA_ELEMENT, METADATA_NS)`` returns (libvirt hands
+    that back without its namespace: ``<run run_id="..."/>``); {} when absent."""
     root = ET.fromstring(xml)
     tag = f"{{{METADATA_NS}}}run"
-    run = root if root.tag == tag else root.find(f"metadata/{tag}")
+    run = root if root.tag in (tag, "run") else root.find(f"metadata/{tag}")
     return dict(run.attrib) if run is not None else {}
+
+
+def domain_metadata(domain: Any) -> dict[str, str]:
+    """The harness metadata of a libvirt domain ({} for domains the harness did not make)."""
+    import libvirt
+
+    try:
+        return read_metadata(domain.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, METADATA_NS))
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN_METADATA:
+            return {}
+        raise
 
 
 # ------------------------------------------------------------------------------- console log

@@ -21,6 +21,11 @@ def standins_tar() -> Path:
     return cache_dir() / "standins.tar"
 
 
+def ssh_key() -> Path:
+    """The private key of the harness, trusted by root on every host container it makes."""
+    return cache_dir() / "ssh" / "id_ed25519"
+
+
 def guest_dir() -> Path:
     return cache_dir() / "guest"
 

@@ -139,7 +139,7 @@ build_image() {
 save_standins() {
   local t0 ids out="$CACHE/standins.tar"
   t0=$(now)
-  local imgs=("$BASE_IMAGE" labharness/standin-nginx:latest labharness/standin-centos:7)
+  local imgs=("$BASE_IMAGE" "${STANDINS[@]}")
   ids=$(for i in "${imgs[@]}"; do echo "$i $(image_id "$i")"; done)
   if [ $FORCE = 0 ] && [ -s "$out" ] && [ "$(cat "$out.ids" 2>/dev/null)" = "$ids" ]; then
     say "standins.tar" "cached ($(secs "$t0") s)"
@@ -156,7 +156,15 @@ save_standins() {
 build_base
 build_image labharness/kvm-host:latest        "$HERE/kvm-host"
 build_image labharness/docker-host:latest     "$HERE/docker-host"
-build_image labharness/standin-nginx:latest   "$HERE/standins/nginx"
-build_image labharness/standin-centos:7       "$HERE/standins/centos"
+# Stand-ins: every source image named in standins/map.txt ("labharness/standin-<dir>:<tag> <course name>")
+# is built from standins/<dir>/, once, however many course names it stands in for.
+STANDINS=()
+while read -r src _; do
+  case "$src" in ""|"#"*) continue ;; esac
+  [[ " ${STANDINS[*]} " == *" $src "* ]] && continue
+  STANDINS+=("$src")
+  dir=${src#labharness/standin-}
+  build_image "$src" "$HERE/standins/${dir%%:*}"
+done < "$HERE/standins/map.txt"
 save_standins
 say "all done" "($(secs "$T_ALL") s, cache $CACHE)"

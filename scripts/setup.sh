@@ -64,6 +64,11 @@ fi
 
 # --- images, built offline and cached by recipe hash
 mkdir -p "$LABHARNESS_CACHE"
+# the key this machine's harness uses to reach the hosts it makes (sshd in every host container)
+if [ ! -s "$LABHARNESS_CACHE/ssh/id_ed25519" ]; then
+  install -d -m 700 "$LABHARNESS_CACHE/ssh"
+  ssh-keygen -q -t ed25519 -N '' -C labharness -f "$LABHARNESS_CACHE/ssh/id_ed25519"
+fi
 say "images: host containers and stand-ins"
 bash images/build.sh
 say "images: lab guest"

@@ -113,6 +113,7 @@ class ContainerProvisioner(Provisioner):
 
     def create(self, lab: Lab, target: str) -> dict[str, Host]:
         prefix = self._prefix(lab, target)
+        images.require(images.ssh_key(), "the harness's SSH key")
         for role in lab.roles:
             try:
                 self.client.images.get(IMAGE_FOR_ROLE[role])
@@ -136,8 +137,10 @@ class ContainerProvisioner(Provisioner):
     def _start(self, name: str, role: Role, cname: str, network: str, lab: Lab, target: str):
         """``docker run`` through the CLI: the API has no ``systempaths=unconfined`` (MaskedPaths)."""
         argv = ["docker", "run", "-d", "--name", cname, "--hostname", name, "--network", network,
+                "--network-alias", name,  # hosts reach each other by their course names (kvm02, manager)
                 *PSEUDO_PRIVILEGED, "--device", "/dev/net/tun",
                 "-v", f"{cache_dir()}:/opt/labharness:ro",
+                "-v", f"{images.ssh_key()}.pub:/etc/labharness/authorized_keys:ro",
                 "-e", f"LABHARNESS_ROLE={role.value}", "-e", f"LABHARNESS_RUN={self.run_id}"]
         for k, v in self._labels(lab, target, name).items():
             argv += ["--label", f"{k}={v}"]
