@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import selectors
 import subprocess
 import tempfile
@@ -39,7 +40,9 @@ class Accel:
 
 
 def _cache_file(cache_dir: str | os.PathLike[str] | None) -> Path:
-    root = Path(cache_dir) if cache_dir is not None else Path(os.environ.get("LABHARNESS_CACHE") or "/var/cache/labharness")
+    if cache_dir is None:
+        cache_dir = os.environ.get("LABHARNESS_CACHE") or "/var/cache/labharness"
+    root = Path(cache_dir)
     return root / "accel.json"
 
 
@@ -118,7 +121,8 @@ def boot_probe(
                 if chunk:
                     out += chunk
                     if PROBE_MARKER in out or UP_MARKER in out:
-                        return True, f"guest kernel reached userspace under -accel {accel} in {time.monotonic() - start:.1f}s"
+                        took = time.monotonic() - start
+                        return True, f"guest kernel reached userspace under -accel {accel} in {took:.1f}s"
                     continue
                 # EOF: qemu exited
                 rc = proc.wait(timeout=5)
@@ -135,9 +139,7 @@ def boot_probe(
             proc.stdout.close()
 
 
-def _tail(out: bytes, n: int = 400) -> str:
-    import re
-
+def _tail(out: bytes | bytearray, n: int = 400) -> str:
     text = out.decode("utf-8", "replace")
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1bc|\r", "", text)
     text = " | ".join(line.strip() for line in text.splitlines() if line.strip())

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from harness.errors import HarnessError
+
 #: XML namespace of the harness's ``<metadata>`` element (``<lh:run>``). ``.invalid`` can never
 #: resolve, which is what a private namespace URI should do.
 METADATA_NS = "https://labharness.invalid/1"
@@ -35,6 +37,7 @@ AGENT_CHANNEL = "org.qemu.guest_agent.0"
 UP_MARKER = "LABGUEST up"
 BUILD_SCRIPT = "images/guest/build.sh"
 DEFAULT_CACHE = "/var/cache/labharness"
+MIN_BOOT_MEMORY_MIB = 80
 
 # libvirt numbers (kept literal so this module imports, and its XML half works, without libvirt)
 _VIR_ERR_NO_DOMAIN = 42  # domain gone
@@ -62,8 +65,11 @@ _DOMAIN_STATES = {
 
 
 # ------------------------------------------------------------------------------------- errors
-class GuestError(Exception):
-    """Base of everything this module raises about the lab guest (image, domain, agent)."""
+class GuestError(HarnessError):
+    """Base of everything this module raises about the lab guest (image, domain, agent).
+
+    A HarnessError: a check that cannot reach the guest is ERROR, never FAIL; a check that
+    blames the student must say so with an assertion (e.g. "the VM is not running")."""
 
 
 class GuestImageMissing(GuestError):
@@ -197,9 +203,12 @@ def domain_xml(
     nics = list(nics or [])
     if domain_type not in ("qemu", "kvm"):
         raise ValueError(f"domain_type must be 'qemu' or 'kvm', not {domain_type!r}")
-    if memory_mib < 32:
-        raise ValueError(f"memory_mib={memory_mib}: the guest needs at least 32 MiB")
     max_mem = max_memory_mib if max_memory_mib is not None else memory_mib
+    if max_mem < MIN_BOOT_MEMORY_MIB:
+        # measured: with 64 MiB the kernel hangs silently right after the BIOS (80 MiB boots)
+        raise ValueError(f"{max_mem} MiB at boot: the guest kernel needs at least {MIN_BOOT_MEMORY_MIB} MiB to boot")
+    if memory_mib < 32:
+        raise ValueError(f"memory_mib={memory_mib}: below 32 MiB the balloon starves the guest")
     if max_mem < memory_mib:
         raise ValueError(f"max_memory_mib={max_mem} is below memory_mib={memory_mib}")
     max_cpu = max_vcpus if max_vcpus is not None else vcpus
@@ -362,7 +371,9 @@ def wait_for_console(
                 return line.strip()
         if time.monotonic() >= deadline:
             tail = _printable(text)[-600:] or "(empty or missing)"
-            raise GuestError(f"no console line matching /{pattern}/ in {log_path} within {timeout:g}s; log tail: {tail}")
+            raise GuestError(
+                f"no console line matching /{pattern}/ in {log_path} within {timeout:g}s; log tail: {tail}"
+            )
         time.sleep(interval)
         interval = min(interval * 1.5, 0.5)
 
@@ -531,7 +542,9 @@ class GuestAgent:
                     self.command("guest-exec", {"path": "kill", "arg": ["-9", str(pid)]}, timeout=3)
                 except GuestError:
                     pass
-                raise ExecTimeout(f"{self._domain_name()}: {argv!r} did not exit within {timeout:g}s (pid {pid} killed)")
+                raise ExecTimeout(
+                    f"{self._domain_name()}: {argv!r} did not exit within {timeout:g}s (pid {pid} killed)"
+                )
             time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
             interval = min(interval * 1.5, 0.5)
 
