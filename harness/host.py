@@ -23,6 +23,7 @@ from harness.errors import CommandFailed, HarnessError, HostUnreachable
 class Role(str, enum.Enum):
     KVM_HOST = "kvm-host"  # libvirtd, virtlogd, QEMU, sshd
     DOCKER_HOST = "docker-host"  # dockerd, sshd
+    STORAGE_HOST = "storage-host"  # GlusterFS server (NFS tools where the kernel has nfsd), sshd
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ def _libvirt_event_loop() -> bool:
 
     import libvirt
 
+    # libvirt also prints every error on stderr; they reach us as exceptions already.
+    libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
     try:
         libvirt.virEventRegisterDefaultImpl()
     except libvirt.libvirtError:

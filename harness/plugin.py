@@ -63,6 +63,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--run-id", dest="lh_run_id", default=None, help="label for everything this run creates (default: generated)")
     g.addoption("--lab-param", dest="lh_params", action="append", default=[], metavar="LAB.NAME=VALUE",
                 help="override a course value, e.g. --lab-param disk_images.data_dir=/srv/data")
+    g.addoption("--host-image", dest="lh_host_image", default=None, metavar="PATH",
+                help="libvirt provisioner (implied): boot the hosts from this host image (a directory made by "
+                     "`labctl image build`, its disk.qcow2, or 'latest')")
+    g.addoption("--hypervisor", dest="lh_hypervisors", action="append", default=[], metavar="URI",
+                help="libvirt provisioner: a libvirt URI to run host VMs on, repeatable (default qemu:///system)")
+    g.addoption("--host-key-policy", dest="lh_host_key_policy", default=None, choices=("tofu", "strict", "ignore"),
+                help="SSH host keys of an inventory's hosts: tofu (record on first use, refuse a change; the default), "
+                     "strict (only hosts already in known_hosts), ignore; overrides the inventory's host_key_policy")
+    g.addoption("--known-hosts", dest="lh_known_hosts", default=None, metavar="FILE",
+                help="the harness's known_hosts file (default: $LABHARNESS_CACHE/ssh/known_hosts); overrides the inventory's")
 
 
 # --------------------------------------------------------------------------- session state
@@ -82,7 +92,8 @@ class LabSession:
             if not valid_run_id(self.run_id):
                 raise UsageError(f"--run-id {self.run_id!r}: use 3-41 lowercase letters, digits and dashes")
         self.inventory_path = opt.lh_inventory
-        self.provisioner_name = opt.lh_provisioner or ("static" if opt.lh_inventory else "container")
+        self.provisioner_name = opt.lh_provisioner or (
+            "static" if opt.lh_inventory else "libvirt" if opt.lh_host_image else "container")
         self.mode = opt.lh_mode or ("grade" if self.provisioner_name == "static" else "validate")
         if self.provisioner_name == "static" and not self.inventory_path:
             raise UsageError("--provisioner static needs --inventory FILE")
@@ -95,6 +106,10 @@ class LabSession:
         self._provisioner: Provisioner | None = None
         self.result = RunResult(self.run_id, self.mode, self.provisioner_name,
                                 started=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+        if self.provisioner_name == "libvirt" and not self.worker:  # the report names the host image
+            from harness.hostimage import HostImage
+
+            self.result.environment.update(HostImage.load(opt.lh_host_image or "latest").describe())
         self.envs_done: list[dict[str, Any]] = []  # finished environments, shipped with the next teardown report
         self.unclean: set[tuple[str, str]] = set()  # (lab, target) with a non-PASS check, for --keep failed
         self.accel = "tcg"
@@ -107,10 +122,17 @@ class LabSession:
             kwargs: dict[str, Any] = {"run_id": self.run_id}
             if self.provisioner_name == "static":
                 kwargs["inventory"] = self.inventory_path
+                kwargs["host_key_policy"] = self.config.option.lh_host_key_policy
+                kwargs["known_hosts"] = self.config.option.lh_known_hosts
             else:
                 self.accel, self.accel_reason = capabilities.guest_accel()
                 kwargs["accel"] = self.accel
+            if self.provisioner_name == "libvirt":
+                kwargs.update(host_image=self.config.option.lh_host_image,
+                              hypervisors=self.config.option.lh_hypervisors or None)
             self._provisioner = get_provisioner(self.provisioner_name, **kwargs)
+            if self.provisioner_name == "libvirt":  # lab guests run inside the host VMs: their accelerator counts
+                self.accel, self.accel_reason = self._provisioner.guest_accel
         return self._provisioner
 
     def targets_for(self, lab: Lab) -> list[str]:
@@ -137,6 +159,8 @@ class LabSession:
                 hosts = self.provisioner.create(lab, target)
                 break
             except Exception as exc:
+                if not self.provisioner.creates_hosts:
+                    raise  # existing hosts (an inventory): the reason as it is; the SSH backend retried already
                 last = exc
                 log.warning("provisioning %s for %s failed (attempt %d): %s", lab.name, target, attempt, exc)
                 self._destroy_quietly(lab, target)
@@ -182,6 +206,7 @@ class LabSession:
             if env.solution_failure else None,
             "steps": env.step_times,
             "kept": keep,
+            "accel": f"{self.accel} ({self.accel_reason})" if self.provisioner_name != "static" else "",
         })
 
 
@@ -245,11 +270,17 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", line)
     try:
         session = LabSession(config)
+        if session.provisioner_name == "static":
+            session.provisioner  # read and check the inventory now: its mistakes are one message, not a traceback
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SESSION_KEY] = session
     if session.worker or not _looks_like_lab_session(config):
         return
+    if session.provisioner_name == "static":
+        from harness.progress import ProgressReporter
+
+        config.pluginmanager.register(ProgressReporter(config), "labharness-progress")
     session.lock = RunLock(session.run_id)
     session.lock.acquire()
     session.report_dir.mkdir(parents=True, exist_ok=True)
@@ -273,6 +304,15 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 # --------------------------------------------------------------------------- collection
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """``pytest --inventory class.yaml`` from the repository root grades the labs, not the harness's own tests."""
+    if config.option.lh_inventory and config.args_source is pytest.Config.ArgsSource.TESTPATHS:
+        p = collection_path.resolve()
+        if not (p == LABS_DIR or LABS_DIR in p.parents or p in LABS_DIR.parents):
+            return True
+    return None
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     lab = lab_of(metafunc.module)
     if lab is None or "lh_target" not in metafunc.fixturenames:
@@ -287,21 +327,30 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.hookimpl(tryfirst=True)  # xdist's loadgroup reads xdist_group in its own hook, after ours
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     problems = []
+    ungraded = []  # a lab no target of the inventory asks for: nothing to parametrize with
     for item in items:
         lab = lab_of(getattr(item, "module", None))
         if lab is None:
+            continue
+        if hasattr(item, "callspec") and not isinstance(item.callspec.params.get("lh_target", ""), str):
+            ungraded.append(item)
             continue
         item.add_marker(pytest.mark.lab(lab.name))
         for role in lab.roles:
             item.add_marker("kvm" if role.value == "kvm-host" else "docker")
         target = getattr(item, "callspec", None) and item.callspec.params.get("lh_target")
-        item.add_marker(pytest.mark.xdist_group(f"{lab.name}@{target}"))
+        # existing hosts: a student's labs on one worker reuse its SSH connections; made hosts: one lab's env per group
+        static = _session(config).provisioner_name == "static"
+        item.add_marker(pytest.mark.xdist_group(str(target) if static else f"{lab.name}@{target}"))
         if item.get_closest_marker("points") is None or item.get_closest_marker("hint") is None:
             problems.append(f"{item.nodeid}: a check needs @pytest.mark.points(n) and @pytest.mark.hint(zh=..., en=...)")
         elif "lh_target" not in getattr(item, "fixturenames", ()):
             problems.append(f"{item.nodeid}: a check must use the lab's hosts (a host fixture, `hosts` or `lab_env`)")
     if problems:
         raise pytest.UsageError("\n".join(problems))
+    if ungraded:
+        config.hook.pytest_deselected(items=ungraded)
+        items[:] = [i for i in items if i not in set(ungraded)]
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -482,6 +531,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
                 lab.solution_failure = StepFailure(**info["solution_failure"])
             session.result.environment[f"steps.{info['lab']}.{info['target']}"] = ", ".join(
                 f"{k} {v:.1f}s" for k, v in info["steps"].items())
+            if info.get("accel"):
+                session.result.environment["guest_accel"] = info["accel"]
 
 
 _CURRENT: dict[str, LabSession] = {}
@@ -499,7 +550,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from harness.reporting import write_reports
 
     ls.result.finished = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    ls.result.environment.setdefault("guest_accel", f"{ls.accel} ({ls.accel_reason})")
     write_reports(ls.result, ls.report_dir)
 
 
