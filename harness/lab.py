@@ -101,6 +101,10 @@ class Lab:
     package_dir: Path
     solution: Solution = field(default_factory=Solution)
     mistakes: tuple[Mistake, ...] = ()
+    # Course images (Docker Hub names, e.g. "nginx:latest") its docker hosts must hold, as if
+    # pulled; served by the stand-ins of images/standins/map.txt. None = every stand-in (slow:
+    # loading all of them into a host costs tens of seconds).
+    images: tuple[str, ...] | None = None
 
     @property
     def host_names(self) -> list[str]:

@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 VALIDATE_TARGET = "validate"
 READY_FILE = "/run/labharness-ready"
 READY_TIMEOUT = 90.0
-IMAGE_FOR_ROLE = {Role.KVM_HOST: images.KVM_HOST_IMAGE, Role.DOCKER_HOST: images.DOCKER_HOST_IMAGE}
+IMAGE_FOR_ROLE = {Role.KVM_HOST: images.KVM_HOST_IMAGE, Role.DOCKER_HOST: images.DOCKER_HOST_IMAGE,
+                  Role.STORAGE_HOST: "labharness/storage-host:latest"}
 
 # Every capability but CAP_SYS_RESOURCE, which this machine's root lacks (see notes/docker.md).
 PSEUDO_PRIVILEGED = (
@@ -130,8 +131,12 @@ class ContainerProvisioner(Provisioner):
             host = Host(spec.name, spec.role, TimedDockerBackend(c.name), container_access(c))
             self._wait_ready(host, c)
             hosts[spec.name] = host
+        standins, tar = [], None
+        if Role.DOCKER_HOST in lab.roles:  # only the course images this lab uses: loading is the slow part
+            standins = images.standins_for(lab.images)
+            tar = images.standins_tar(standins)
         with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
-            list(pool.map(self._after_ready, hosts.values()))
+            list(pool.map(lambda h: self._after_ready(h, tar, standins), hosts.values()))
         return hosts
 
     def _start(self, name: str, role: Role, cname: str, network: str, lab: Lab, target: str):
@@ -147,6 +152,8 @@ class ContainerProvisioner(Provisioner):
         if role is Role.DOCKER_HOST:
             vol = self.client.volumes.create(f"{cname}-docker", labels=self._labels(lab, target, name))
             argv += ["-v", f"{vol.name}:/var/lib/docker"]
+        if role is Role.KVM_HOST and os.path.exists("/dev/fuse"):
+            argv += ["--device", "/dev/fuse"]  # GlusterFS (FUSE) mounts: shared storage for migrations
         if role is Role.KVM_HOST and self.accel == "kvm":
             argv += ["--device", "/dev/kvm"]
         argv.append(IMAGE_FOR_ROLE[role])
@@ -173,13 +180,13 @@ class ContainerProvisioner(Provisioner):
         wait_until(ready, timeout=READY_TIMEOUT, what=f"{host.name} ({host.role.value}) ready", state=state,
                    fatal=(ProvisioningError,))
 
-    def _after_ready(self, host: Host) -> None:
-        """Per-role set-up that the image cannot hold: the stand-in images for docker hosts."""
-        if host.role is Role.DOCKER_HOST:
+    def _after_ready(self, host: Host, tar, standins: list[tuple[str, str]]) -> None:
+        """Per-role set-up that the image cannot hold: the lab's stand-in images on docker hosts."""
+        if host.role is Role.DOCKER_HOST and tar is not None:
             t0 = time.monotonic()
-            tar = "/opt/labharness/standins.tar"
-            host.check("docker load -q -i %s", tar, timeout=180)
-            for src, dst in images.standin_tags():
+            inside = f"/opt/labharness/{tar.relative_to(cache_dir()).as_posix()}"
+            host.check("docker load -q -i %s", inside, timeout=300)
+            for src, dst in standins:
                 host.check("docker tag %s %s", src, dst)
             log.info("%s: stand-in images loaded in %.1fs", host.name, time.monotonic() - t0)
 
