@@ -156,6 +156,7 @@ save_standins() {
 build_base
 build_image labharness/kvm-host:latest        "$HERE/kvm-host"
 build_image labharness/docker-host:latest     "$HERE/docker-host"
+build_image labharness/storage-host:latest    "$HERE/storage-host"
 # Stand-ins: every source image named in standins/map.txt ("labharness/standin-<dir>:<tag> <course name>")
 # is built from standins/<dir>/, once, however many course names it stands in for.
 STANDINS=()

@@ -4,7 +4,8 @@
 #
 # Environment:
 #   LABHARNESS_DEFAULT_NET=0       do not start libvirt's default network (default: try it)
-#   LABHARNESS_LIBVIRTD_LISTEN=1   also listen on TCP 16509 without auth (default: unix socket only)
+#   LABHARNESS_LIBVIRTD_LISTEN=0   unix socket only (default 1: also TCP 16509 without auth, on
+#                                  the container's own address, for qemu+tcp:// between lab hosts)
 #   LABHARNESS_READY_TIMEOUT=N     seconds to wait for libvirtd (default 120)
 # Arguments: a command to exec once ready (default: sleep forever).
 set -u
@@ -26,20 +27,36 @@ fail() {
 # --- libvirt configuration (idempotent; also baked into the image)
 # the container's cgroup v1 hierarchies are read-only: libvirt must not use cgroups
 grep -q '^cgroup_controllers' /etc/libvirt/qemu.conf || echo 'cgroup_controllers = [ ]' >> /etc/libvirt/qemu.conf
-if [ "${LABHARNESS_LIBVIRTD_LISTEN:-0}" = 1 ]; then
-  sed -i -e '/^listen_tls\s*=/d' -e '/^listen_tcp\s*=/d' -e '/^auth_tcp\s*=/d' /etc/libvirt/libvirtd.conf
+# the container's address on its network (eth0; the lab may later move it onto a bridge br0)
+MYIP=$(ip -4 -o addr show dev eth0 scope global 2>/dev/null | awk '{sub("/.*","",$4); print $4; exit}')
+# migrations between hosts: every libvirtd needs its own host UUID (there is no SMBIOS here, and
+# equal UUIDs make libvirt refuse "to migrate guest to the same host"); incoming migrations listen
+# on, and are announced as, the container's address (no hostname lookup on either side)
+sed -i -e '/^host_uuid\s*=/d' /etc/libvirt/libvirtd.conf
+echo "host_uuid = \"$(cat /proc/sys/kernel/random/uuid)\"" >> /etc/libvirt/libvirtd.conf
+sed -i -e '/^migration_address\s*=/d' -e '/^migration_host\s*=/d' /etc/libvirt/qemu.conf
+if [ -n "$MYIP" ]; then
+  printf 'migration_address = "%s"\nmigration_host = "%s"\n' "$MYIP" "$MYIP" >> /etc/libvirt/qemu.conf
+fi
+sed -i -e '/^listen_tls\s*=/d' -e '/^listen_tcp\s*=/d' -e '/^auth_tcp\s*=/d' -e '/^listen_addr\s*=/d' /etc/libvirt/libvirtd.conf
+if [ "${LABHARNESS_LIBVIRTD_LISTEN:-1}" = 1 ]; then
   printf 'listen_tls = 0\nlisten_tcp = 1\nauth_tcp = "none"\n' >> /etc/libvirt/libvirtd.conf
+  [ -n "$MYIP" ] && printf 'listen_addr = "%s"\n' "$MYIP" >> /etc/libvirt/libvirtd.conf
 fi
 # guest NICs need /dev/net/tun (docker's default device rules allow c 10:200)
 if [ ! -c /dev/net/tun ]; then
   mkdir -p /dev/net && mknod -m 666 /dev/net/tun c 10 200 || log "WARNING: cannot create /dev/net/tun"
+fi
+# GlusterFS mounts (shared storage for migrations) need /dev/fuse
+if [ ! -c /dev/fuse ]; then
+  mknod -m 666 /dev/fuse c 10 229 || log "WARNING: cannot create /dev/fuse"
 fi
 
 # --- virtlogd + libvirtd
 mkdir -p /run/libvirt /var/log/libvirt/qemu
 rm -f /run/libvirtd.pid /run/virtlogd.pid
 virtlogd -d || fail "virtlogd did not start"
-if [ "${LABHARNESS_LIBVIRTD_LISTEN:-0}" = 1 ]; then
+if [ "${LABHARNESS_LIBVIRTD_LISTEN:-1}" = 1 ]; then
   libvirtd -d --listen || fail "libvirtd --listen did not start"
 else
   libvirtd -d || fail "libvirtd did not start"

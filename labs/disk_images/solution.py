@@ -54,7 +54,7 @@ def create_vm(env: LabEnv) -> None:
     raw = path(env, p.raw_disk)
     h.check("qemu-img create -q -f raw %s %s", raw, str(p.vm_disk_size))
     h.check("mkfs.ext4 -q -F -L centos7 %s", raw)
-    boot = f"kernel={BOOT_DIR}/vmlinuz,initrd={BOOT_DIR}/initrd.gz,kernel_args=console=ttyS0 guestname={p.vm} guestip=none"
+    boot = f"kernel={BOOT_DIR}/vmlinuz,initrd={BOOT_DIR}/initrd.gz,kernel_args=console=ttyS0 no_timer_check guestname={p.vm} guestip=none"
     h.check(
         "virt-install --name %s --memory %s --vcpus 1 --virt-type %s --import --boot %s "
         "--disk %s,format=raw,bus=virtio --network none --graphics none --noautoconsole "

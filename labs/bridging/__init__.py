@@ -1,0 +1,38 @@
+"""Bridging lab (catalog KVM-10): br0 with the host's NIC, the VM on br0 with a static address,
+its web page reachable from another machine."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.host import Role
+from harness.lab import HostSpec, Lab
+
+
+@dataclass(frozen=True)
+class Params:
+    """The course's names and values (catalog kvm.md KVM-10, Appendix A.2); see README.md for the
+    addresses: kvm01 is 10.0.1.50 and the guest 10.0.1.51 in the notes."""
+
+    data_dir: str = "/data"
+    vm: str = "centos7"
+    disk: str = "centos7.qcow2"
+    disk_size_gib: int = 10
+    memory_mib: int = 128  # the course's VM has 1024 MiB
+    host_nic: str = "eth0"  # ens33 in the notes; a kvm-host container's NIC is eth0
+    bridge: str = "br0"
+    guest_ip: str = "auto"  # 10.0.1.51 in the notes; auto = the last address of br0's subnet
+    page: str = "<meta charset=utf-8> 超哥教你学kvm"
+    web_root: str = "/www"  # /usr/share/nginx/html in the notes; the lab guest's httpd serves /www
+
+
+from labs.bridging.solution import MISTAKES, solution  # noqa: E402
+
+LAB = Lab(
+    name="bridging",
+    title="Bridged networking: br0 with the host's NIC, the VM on br0 with a static address, its page from outside",
+    topology=(HostSpec("kvm01", Role.KVM_HOST), HostSpec("grader", Role.KVM_HOST)),
+    params=Params,
+    package_dir=Path(__file__).parent,
+    solution=solution,
+    mistakes=MISTAKES,
+)

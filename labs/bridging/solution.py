@@ -1,0 +1,139 @@
+"""The course's steps for KVM-10, as the harness performs them in validate mode.
+
+Precondition (KVM-02..09): centos7 on /data/centos7.qcow2, on libvirt's default network, shut
+off. The notes then bridge the host's NIC into br0 (`virsh iface-bridge ens33 br0`), move the VM's
+NIC to br0 with `virsh edit`, give the guest a static address in the host's subnet, and put a
+page into the guest's web server, which a browser on another machine then shows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.host import Host
+from harness.lab import LabEnv, Mistake, Solution
+from harness.wait import wait_until
+from labs.vm_basics.common import (agent, data_path, default_gateway, guest_address, shutdown, virt_install,
+                                   wait_agent)
+
+solution = Solution()
+IFACE_BRIDGE = Path(__file__).parent / "files" / "iface-bridge.sh"
+
+
+def iface_bridge(h: Host, nic: str, bridge: str) -> None:
+    """`virsh iface-bridge NIC BRIDGE`, or its iproute2 equivalent where libvirt has no netcf."""
+    res = h.run("virsh iface-bridge %s %s", nic, bridge, timeout=120)
+    if res.rc == 0:
+        return
+    if "not supported" not in res.stderr:
+        raise RuntimeError(f"virsh iface-bridge {nic} {bridge}: {res.stderr.strip()}")
+    h.put_file("/usr/local/sbin/iface-bridge", IFACE_BRIDGE.read_bytes(), 0o755)
+    h.check("/usr/local/sbin/iface-bridge %s %s", nic, bridge)
+
+
+def guest_kernel_args(env: LabEnv, ip: str | None) -> str:
+    """The guest's boot arguments: its ifcfg-eth0 (static address and gateway) lives there."""
+    args = f"console=ttyS0,115200n8 quiet no_timer_check guestname={env.params.vm}"
+    if ip is None:
+        return args
+    return f"{args} guestip={ip} guestgw={default_gateway(env['kvm01'])}"
+
+
+def write_page(env: LabEnv) -> None:
+    """echo "<meta charset=utf-8> 超哥教你学kvm" > /usr/share/nginx/html/index.html, in the guest."""
+    p = env.params
+    res = agent(env["kvm01"], p.vm).exec(["/bin/sh", "-c", 'echo "$1" > "$2/index.html"', "sh", p.page, p.web_root])
+    if res.rc != 0:
+        raise RuntimeError(f"writing the page in the guest failed: {res.stderr}")
+
+
+def wait_page_outside(env: LabEnv, ip: str) -> None:
+    g = env["grader"]
+    wait_until(lambda: env.params.page in g.run("curl -s -m 3 http://%s/", ip).stdout, timeout=90,
+               what=f"the page at http://{ip}/ from grader",
+               state=lambda: g.run("curl -sS -m 3 -o /dev/null -w %%{http_code} http://%s/", ip))
+
+
+@solution.step("KVM-02..09 (precondition): centos7 on /data/centos7.qcow2 and the default network, shut off")
+def create_vm(env: LabEnv) -> None:
+    p, h = env.params, env["kvm01"]
+    virt_install(env, h, p.vm, memory=str(p.memory_mib), vcpus="1",
+                 disks=[f"{data_path(env, p.disk)},format=qcow2,size={p.disk_size_gib}"],
+                 network="network=default", graphics="vnc,listen=0.0.0.0,port=5900",
+                 kernel_args=guest_kernel_args(env, None), start=False)
+
+
+@solution.step("KVM-10: virsh iface-bridge eth0 br0 (the host's NIC and address into the bridge)")
+def bridge(env: LabEnv) -> None:
+    p, h = env.params, env["kvm01"]
+    iface_bridge(h, p.host_nic, p.bridge)
+    h.check("ip -d link show %s", p.bridge)
+    h.check("bridge link show")
+
+
+@solution.step("KVM-10: virsh edit centos7: <interface type='bridge'><source bridge='br0'/>, MAC kept")
+def vm_on_bridge(env: LabEnv) -> None:
+    p, h = env.params, env["kvm01"]
+    h.check("virt-xml %s --edit --network bridge=%s", p.vm, p.bridge)
+
+
+@solution.step("KVM-10: the guest's static address in the host's subnet (ifcfg-eth0 IPADDR, GATEWAY)")
+def guest_static(env: LabEnv) -> None:
+    p, h = env.params, env["kvm01"]
+    ip = guest_address(h, p.bridge, p.guest_ip, 1)
+    # nobody may answer on the address yet (busybox arping -D: duplicate address detection)
+    h.check("busybox arping -D -q -c 2 -w 3 -I %s %s", p.bridge, str(ip.ip))
+    h.check("virt-xml %s --edit --boot %s", p.vm, f'kernel_args="{guest_kernel_args(env, str(ip))}"')
+
+
+@solution.step("KVM-10: virsh start centos7, the page in the guest, fetched from another machine")
+def start_and_page(env: LabEnv) -> None:
+    p, h = env.params, env["kvm01"]
+    h.check("virsh start %s", p.vm)
+    wait_agent(h, p.vm)
+    write_page(env)
+    wait_page_outside(env, str(guest_address(h, p.bridge, p.guest_ip, 1).ip))
+
+
+# --------------------------------------------------------------------------- typical mistakes
+
+
+def _guest_left_on_dhcp(env: LabEnv) -> None:
+    """The host is static, so the guest must be too (L979); with DHCP it gets no address on br0."""
+    p, h = env.params, env["kvm01"]
+    h.check("virt-xml %s --edit --boot %s", p.vm, f'kernel_args="{guest_kernel_args(env, "dhcp")}"')
+    shutdown(h, p.vm)
+    h.check("virsh start %s", p.vm)
+    wait_agent(h, p.vm)
+    write_page(env)
+
+
+def _not_power_cycled(env: LabEnv) -> None:
+    """virsh edit, then a reboot inside the guest: the running VM is still on the default network."""
+    p, h = env.params, env["kvm01"]
+    shutdown(h, p.vm)
+    h.check("virt-xml %s --edit --network network=default", p.vm)
+    h.check("virsh start %s", p.vm)
+    wait_agent(h, p.vm)
+    h.check("virt-xml %s --edit --network bridge=%s", p.vm, p.bridge)
+    write_page(env)
+
+
+def _address_left_on_nic(env: LabEnv) -> None:
+    """br0 made and eth0 enslaved, but the host's address and route left on eth0."""
+    p, h = env.params, env["kvm01"]
+    here = h.check("ip -4 -o addr show dev %s", p.bridge).split()[3]
+    gw = default_gateway(h)
+    h.check("ip addr del %s dev %s && ip addr add %s dev %s && ip route replace default via %s dev %s",
+            here, p.bridge, here, p.host_nic, gw, p.host_nic)
+
+
+MISTAKES = (
+    Mistake("guest_left_on_dhcp", "left the guest on DHCP: on a bridge to a static segment it gets no address",
+            _guest_left_on_dhcp, frozenset({"test_kvm10_guest_static_address", "test_kvm10_page_from_outside"})),
+    Mistake("not_power_cycled", "changed the NIC with virsh edit but only rebooted inside the guest (catalog §1.4 #9)",
+            _not_power_cycled, frozenset({"test_kvm10_vm_on_bridge", "test_kvm10_tap_on_bridge", "test_kvm10_page_from_outside"})),
+    Mistake("address_left_on_nic", "enslaved eth0 to br0 but left the host's address and default route on eth0",
+            _address_left_on_nic, frozenset({"test_kvm10_bridge_holds_host_address", "test_kvm10_nic_enslaved",
+                                             "test_kvm10_default_route_via_bridge"})),
+)

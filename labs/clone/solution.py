@@ -1,0 +1,96 @@
+"""The course's steps for KVM-09, as the harness performs them in validate mode.
+
+Precondition (KVM-02..07): centos7 running on /data/centos7.qcow2 with the data disk vdb
+/data/chaoge-add01.qcow2, VNC on the fixed port 5900. The notes then try virt-clone on the
+running VM (refused), shut it off, clone, start the clone, rename it cc-centos7 and diff the
+two configurations with vimdiff.
+"""
+
+from __future__ import annotations
+
+from harness.lab import LabEnv, Mistake, Solution
+from labs.vm_basics.common import data_path, shutdown, virt_install, wait_agent
+
+solution = Solution()
+
+
+@solution.step("KVM-06/07 (precondition): centos7 running on centos7.qcow2 + vdb chaoge-add01.qcow2, VNC :0")
+def create_vm(env: LabEnv) -> None:
+    p, h = env.params, env["kvm01"]
+    virt_install(env, h, p.vm, memory=str(p.memory_mib), vcpus="1",
+                 disks=[f"{data_path(env, p.disk)},format=qcow2,size={p.disk_size_gib}",
+                        f"{data_path(env, p.data_disk)},format=qcow2,size={p.data_disk_size_gib}"],
+                 network="network=default", graphics=f"vnc,listen=0.0.0.0,port={p.vnc_port}",
+                 kernel_args=f"console=ttyS0,115200n8 quiet no_timer_check guestname={p.vm}")
+    wait_agent(h, p.vm)
+
+
+@solution.step("KVM-09: virt-clone --auto-clone -o centos7 refuses a running VM")
+def clone_refused(env: LabEnv) -> None:
+    # virt-clone 1.4 (the notes): "Domain with devices to clone must be paused or shutoff."
+    # virt-clone 4.x: "Domain to clone must be shutoff."
+    res = env["kvm01"].run("virt-clone --auto-clone -o %s", env.params.vm, timeout=120)
+    if res.rc == 0 or "shutoff" not in res.stdout + res.stderr:
+        raise RuntimeError(f"virt-clone of the running {env.params.vm} should fail: exit {res.rc}, {res.stderr.strip()}")
+
+
+@solution.step("KVM-09: shut centos7 off, virt-clone --auto-clone -o centos7")
+def clone(env: LabEnv) -> None:
+    p, h = env.params, env["kvm01"]
+    shutdown(h, p.vm)
+    h.check("virt-clone --auto-clone -o %s", p.vm, timeout=300)
+    h.check("ls -l %s", p.data_dir)
+
+
+@solution.step("KVM-09: domrename centos7-clone cc-centos7 (shut off, catalog §1.4 #7), start both")
+def rename_and_start(env: LabEnv) -> None:
+    p, h = env.params, env["kvm01"]
+    # The notes start the clone and rename it right away; libvirt refuses to rename a running
+    # domain, so the clone is renamed while still shut off, then started.
+    h.check("virsh domrename %s %s", p.clone_auto, p.clone)
+    h.check("virsh start %s", p.vm)  # first: it owns the fixed port 5900, the clone takes the next
+    h.check("virsh start %s", p.clone)
+    h.check("virsh list")
+
+
+@solution.step("KVM-09: dump both configurations and compare them (vimdiff centos7.xml.dump cc.xml.dump)")
+def compare(env: LabEnv) -> None:
+    p, h = env.params, env["kvm01"]
+    h.check("cd %s && virsh dumpxml %s > %s", p.data_dir, p.vm, p.dump_vm)
+    h.check("cd %s && virsh dumpxml %s > %s", p.data_dir, p.clone, p.dump_clone)
+    h.run("cd %s && diff %s %s", p.data_dir, p.dump_vm, p.dump_clone)  # vimdiff is interactive
+
+
+# --------------------------------------------------------------------------- typical mistakes
+
+
+def _not_renamed(env: LabEnv) -> None:
+    p, h = env.params, env["kvm01"]
+    h.check("virsh destroy %s", p.clone)
+    h.check("virsh domrename %s %s", p.clone, p.clone_auto)
+    h.check("virsh start %s", p.clone_auto)
+
+
+def _clone_name(env: LabEnv) -> str:
+    p, h = env.params, env["kvm01"]
+    return p.clone if h.run("virsh dominfo %s", p.clone).rc == 0 else p.clone_auto
+
+
+def _shares_source_disk(env: LabEnv) -> None:
+    p, h = env.params, env["kvm01"]
+    clone = _clone_name(env)
+    h.check("virt-xml %s --edit target=vdb --disk path=%s", clone, data_path(env, p.data_disk))
+
+
+def _source_left_off(env: LabEnv) -> None:
+    env["kvm01"].check("virsh destroy %s", env.params.vm)
+
+
+MISTAKES = (
+    Mistake("not_renamed", "kept the clone's automatic name centos7-clone (the rename of the running clone was refused)",
+            _not_renamed, frozenset({"test_kvm09_clone_renamed"})),
+    Mistake("shares_source_disk", "pointed the clone's vdb back at the original chaoge-add01.qcow2",
+            _shares_source_disk, frozenset({"test_kvm09_clone_disks"})),
+    Mistake("source_left_off", "left centos7 shut off after cloning: only the clone runs",
+            _source_left_off, frozenset({"test_kvm09_both_running"})),
+)
