@@ -336,8 +336,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             ungraded.append(item)
             continue
         item.add_marker(pytest.mark.lab(lab.name))
-        for role in lab.roles:
-            item.add_marker("kvm" if role.value == "kvm-host" else "docker")
+        for role, marker in (("kvm-host", "kvm"), ("docker-host", "docker")):
+            if role in {r.value for r in lab.roles}:
+                item.add_marker(marker)
         target = getattr(item, "callspec", None) and item.callspec.params.get("lh_target")
         # existing hosts: a student's labs on one worker reuse its SSH connections; made hosts: one lab's env per group
         static = _session(config).provisioner_name == "static"
