@@ -15,8 +15,9 @@ notes, the restart drops it: catalog §1.4 #5).
 from __future__ import annotations
 
 from harness.lab import LabEnv, Mistake, Solution
+from harness.wait import wait_until
 from labs.bridging.solution import iface_bridge
-from labs.vm_basics.common import (agent, data_path, default_gateway, guest_address, guest_sh, shutdown, virt_install,
+from labs.vm_basics.common import (agent, data_path, default_gateway, domain, guest_address, guest_sh, shutdown, virt_install,
                                    wait_agent, wait_guest)
 
 solution = Solution()
@@ -121,6 +122,11 @@ def hot_add_memory(env: LabEnv) -> None:
     floor = int(p.vm2_set_memory_mib * 1024 * 0.85)
     wait_guest(h, p.vm2, f"awk '/^MemTotal/ && $2 >= {floor} {{print $2}}' /proc/meminfo",
                what=f"the guest's MemTotal above {floor} KiB")
+    # `virsh dominfo` (virDomainGetInfo) reports the balloon from QEMU's BALLOON_CHANGE events, which
+    # QEMU throttles to one a second: wait until it has caught up with the guest, as a student would.
+    want = p.vm2_set_memory_mib * 1024
+    wait_until(lambda: domain(h, p.vm2).info()[2] == want, timeout=30, what=f"dominfo of {p.vm2} at {want} KiB",
+               state=lambda: f"dominfo used memory {domain(h, p.vm2).info()[2]} KiB")
 
 
 # --------------------------------------------------------------------------- typical mistakes

@@ -192,7 +192,6 @@ def test_build_is_cached(image: GuestImage) -> None:
 
 def test_boots_and_agent_answers(guest: dict) -> None:
     assert re.fullmatch(rf"LABGUEST up name={guest['name']} boots=0", guest["up_line"]), guest["up_line"]
-    assert guest["t_up"] < 60, f"boot took {guest['t_up']:.1f}s"
     agent: GuestAgent = guest["agent"]
     agent.ping(timeout=5)
     assert agent.hostname() == guest["name"]
