@@ -2,18 +2,26 @@
 
 testinfra runs commands with no timeout (``Popen.communicate()`` with none, paramiko
 channels with none), so one hung command would hang a whole class's grading. These
-subclasses keep testinfra's quoting and result types and add two things only: a deadline
-(``timeout=`` on ``run``) that raises ``CommandTimeout`` with the output seen so far, and
-``HostUnreachable`` when the transport itself fails (container gone, SSH refused), so that
-a dead host is ERROR and not FAIL.
+subclasses keep testinfra's quoting and result types and add a deadline (``timeout=`` on
+``run``) that raises ``CommandTimeout`` with the output seen so far, and ``HostUnreachable``
+when the transport itself fails (container gone, SSH refused), so that a dead host is ERROR
+and not FAIL. The paramiko backend also keeps one connection and one shell session per host
+for the whole run, and applies the harness's host-key policy (``harness.ssh``).
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
+import re
+import secrets
+import select
+import shlex
 import signal
 import socket
 import subprocess
+import threading
 import time
 from typing import Any
 
@@ -25,6 +33,9 @@ from testinfra.backend.paramiko import ParamikoBackend
 
 from harness import evidence
 from harness.errors import CommandTimeout, HostUnreachable
+from harness.ssh import DOCKER_BRIDGE, LIBVIRT_BRIDGE, HostKeyPolicy, SSHLoginRefused, Tunnel, host_id, mismatch
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 60.0
 
@@ -83,45 +94,297 @@ class TimedDockerBackend(DockerBackend):
         return _recorded(self, self.name, cmd, self.result(rc, self.encode(cmd), out, err))
 
 
+class _ShellBroken(Exception):
+    """The shell session stopped following the protocol (exited, or the channel closed)."""
+
+
+class _ShellTimeout(Exception):
+    def __init__(self, pid: int | None, out: bytes, err: bytes):
+        super().__init__("deadline")
+        self.pid, self.out, self.err = pid, out, err
+
+
+class _Shell:
+    """One ``/bin/sh`` session on the host that runs every command of the harness in turn.
+
+    Opening an SSH session costs the host a fork, a PAM session and a login shell (~45 ms on the
+    course's hosts); a command in an open session costs a fork (~4 ms). Each command runs as
+    ``( eval 'COMMAND' ) </dev/null &`` — a subshell, so ``cd``/``export`` never leak into the
+    next one, stdin closed, its pid reported so a deadline can kill it — then the shell prints
+    the exit status after a marker with a random nonce on stdout and another on stderr. Output
+    is kept byte for byte: the markers are cut out, never parsed out of the command's output.
+    Commands run under ``/bin/sh``, as they do on container hosts (``docker exec ... /bin/sh -c``).
+    """
+
+    def __init__(self, chan: paramiko.Channel):
+        self.chan = chan
+        n = secrets.token_hex(8)
+        self._pid_re = re.compile(rf"__LH{n}_P(\d+)__\n".encode())
+        self._rc_re = re.compile(rf"__LH{n}_R(\d+)__\Z".encode())
+        self._end = f"__LH{n}_E__".encode()
+        self._tail = (f" ) </dev/null & p=$!; printf '__LH{n}_P%s__\\n' \"$p\"; wait \"$p\"; "
+                      f"printf '__LH{n}_R%s__' \"$?\"; printf '__LH{n}_E__' >&2\n")
+        chan.exec_command("exec /bin/sh")
+
+    def sync(self, deadline: float) -> None:
+        """Run nothing once and drop what came before it (a login script that prints on a
+        non-interactive login would otherwise prefix the first command's output)."""
+        self.run("true", deadline)
+
+    def run(self, command: str, deadline: float) -> tuple[int, bytes, bytes]:
+        chan = self.chan
+        chan.settimeout(max(0.1, deadline - time.monotonic()))
+        try:
+            chan.sendall(("( eval " + shlex.quote(command) + self._tail).encode("utf-8", "surrogateescape"))
+        except (OSError, paramiko.SSHException) as exc:
+            raise _ShellBroken(str(exc)) from exc
+        out, err = bytearray(), bytearray()
+        pid: int | None = None
+        rc: int | None = None
+        ended = False
+        while rc is None or not ended:
+            if not (chan.recv_ready() or chan.recv_stderr_ready()):
+                if chan.closed or chan.eof_received or chan.exit_status_ready():
+                    raise _ShellBroken("the shell session ended")
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise _ShellTimeout(pid, bytes(out), bytes(err))
+                select.select([chan], [], [], min(remaining, 1.0))
+            while chan.recv_ready():
+                out += chan.recv(65536)
+            while chan.recv_stderr_ready():
+                err += chan.recv_stderr(65536)
+            if pid is None and (m := self._pid_re.search(out)):
+                pid = int(m.group(1))
+                del out[m.start():m.end()]
+            if pid is not None and rc is None and (m := self._rc_re.search(out)):
+                rc = int(m.group(1))
+                del out[m.start():]
+            if not ended and err.endswith(self._end):
+                ended = True
+                del err[-len(self._end):]
+        return rc, bytes(out), bytes(err)
+
+    def close(self) -> None:
+        try:
+            self.chan.close()
+        except Exception:
+            pass
+
+
 class TimedParamikoBackend(ParamikoBackend):
-    """SSH through paramiko, one connection per host reused across commands."""
+    """SSH through paramiko (testinfra's backend): one connection per host for the whole run,
+    one shell session on it for every command, a deadline on each command and on connecting.
+
+    Connection failures become ``HostUnreachable`` with the reason (refused, no route, timed
+    out, login refused, host key changed) and are remembered for ``RETRY_AFTER`` seconds, so
+    the other labs of a student whose machine is down fail at once with the same reason
+    instead of waiting for the same timeout again. A connection that drops is re-opened once.
+    """
 
     NAME = "paramiko"
+    RETRY_AFTER = 120.0
 
-    def _exec_with_deadline(self, command: bytes, timeout: float) -> tuple[int, bytes, bytes]:
+    def __init__(self, address: str, *, port: int = 22, user: str = "root", key_file: str | None = None,
+                 password: str | None = None, label: str | None = None, connect_timeout: float = 10.0,
+                 host_keys: HostKeyPolicy | None = None, shell: bool = True):
+        super().__init__(address, ssh_identity_file=key_file, timeout=max(1, int(connect_timeout)))
+        self.host = base.HostSpec(address, str(port), user, password)  # not parsed: addresses are data
+        self.hostname = address
+        self.label = label or address
+        self.where = f"{user}@{host_id(address, port)}"
+        self.connect_timeout = float(connect_timeout)
+        self.host_keys = host_keys or HostKeyPolicy()
+        self._use_shell = shell
+        self._shell: _Shell | None = None
+        self._lock = threading.RLock()
+        self._failure: tuple[float, HostUnreachable] | None = None
+        self._tunnels: dict[str, Tunnel] = {}
+        self.connects = 0  # for tests and the benchmark: connections opened so far
+
+    def __repr__(self) -> str:
+        return f"<TimedParamikoBackend {self.label} {self.where}>"
+
+    # ------------------------------------------------------------------ connection
+
+    @functools.cached_property
+    def client(self) -> paramiko.SSHClient:
+        return self._connect()
+
+    def _why(self, what: str) -> str:
+        return f"{self.label} ({self.where}): {what}"
+
+    def _connect(self) -> paramiko.SSHClient:
+        client = paramiko.SSHClient()
+        self.host_keys.prepare(client, f"{self.label} ({self.where})")
+        secret = bool(self.ssh_identity_file or self.host.password)
+        t = self.connect_timeout
+        self.connects += 1
         try:
-            transport = self.client.get_transport()
-        except (OSError, paramiko.SSHException) as exc:
-            raise HostUnreachable(f"{self.host.name}: cannot connect over SSH: {exc}") from exc
+            client.connect(
+                self.host.name, port=int(self.host.port or 22), username=self.host.user,
+                password=self.host.password, key_filename=self.ssh_identity_file,
+                timeout=t, banner_timeout=t, auth_timeout=t, channel_timeout=t,
+                look_for_keys=not secret, allow_agent=not secret,
+            )
+        except HostUnreachable:  # the host-key policy said no
+            client.close()
+            raise
+        except paramiko.BadHostKeyException as exc:
+            client.close()
+            raise mismatch(f"{self.label} ({self.where})", host_id(self.host.name, int(self.host.port or 22)),
+                           exc.key, exc.expected_key, self.host_keys.path) from None
+        except paramiko.AuthenticationException as exc:
+            client.close()
+            how = f"key {self.ssh_identity_file}" if self.ssh_identity_file else "password" if self.host.password else "agent/default keys"
+            raise SSHLoginRefused(self._why(f"login as {self.host.user} refused with {how} ({exc}): "
+                                            "wrong key or user, or the key is not in authorized_keys")) from None
+        except (socket.timeout, TimeoutError):
+            client.close()
+            raise HostUnreachable(self._why(f"no answer within {t:g}s (host down, or a firewall drops SSH)")) from None
+        except paramiko.ssh_exception.NoValidConnectionsError as exc:  # every address refused or unreachable
+            client.close()
+            why = "; ".join(sorted({e.strerror or str(e) for e in exc.errors.values()})) or str(exc)
+            raise HostUnreachable(self._why(f"cannot connect: {why}")) from None
+        except OSError as exc:
+            client.close()
+            raise HostUnreachable(self._why(f"cannot connect: {exc.strerror or exc}")) from None
+        except (paramiko.SSHException, EOFError) as exc:
+            client.close()
+            raise HostUnreachable(self._why(f"SSH handshake failed: {exc or type(exc).__name__}")) from None
+        transport = client.get_transport()
         assert transport is not None
-        chan = transport.open_session(timeout=timeout)
-        chan.settimeout(0.5)
-        chan.exec_command(command)
-        deadline = time.monotonic() + timeout
-        out, err = bytearray(), bytearray()
-        while True:
-            progressed = False
-            for recv, buf in ((chan.recv, out), (chan.recv_stderr, err)):
-                try:
-                    data = recv(65536)
-                except socket.timeout:
-                    continue
-                if data:
-                    buf.extend(data)
-                    progressed = True
-            if chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready():
-                break
-            if time.monotonic() > deadline:
-                chan.close()
-                raise CommandTimeout(self.host.name, self.decode(command), timeout, self.decode(bytes(out)), self.decode(bytes(err)))
-            if not progressed:
-                time.sleep(0.01)
-        return chan.recv_exit_status(), bytes(out), bytes(err)
+        transport.set_keepalive(15)
+        return client
+
+    def transport(self) -> paramiko.Transport:
+        """The open connection, opened (or re-opened once after a drop) on demand."""
+        with self._lock:
+            if self._failure and time.monotonic() - self._failure[0] < self.RETRY_AFTER:
+                age = time.monotonic() - self._failure[0]
+                raise type(self._failure[1])(f"{self._failure[1]} (failed {age:.0f}s ago; retried after {self.RETRY_AFTER:g}s)")
+            if "client" in self.__dict__:
+                t = self.client.get_transport()
+                if t is not None and t.is_active():
+                    return t
+                self._drop()
+            try:
+                t = self.client.get_transport()
+            except HostUnreachable as exc:
+                self.__dict__.pop("client", None)
+                self._failure = (time.monotonic(), exc)
+                raise
+            self._failure = None
+            assert t is not None
+            return t
+
+    def open_channel(self) -> paramiko.Channel:
+        return self.transport().open_session(timeout=self.connect_timeout)
+
+    def connect(self) -> None:
+        """Open the connection now (raises ``HostUnreachable`` with the reason)."""
+        self.transport()
+
+    def _drop(self) -> None:
+        if self._shell:
+            self._shell.close()
+            self._shell = None
+        client = self.__dict__.pop("client", None)
+        if client is not None:
+            client.close()
+
+    def close(self) -> None:
+        with self._lock:
+            for t in self._tunnels.values():
+                t.close()
+            self._tunnels.clear()
+            self._drop()
+
+    def tunnel(self, kind: str) -> str:
+        """A local unix socket reaching the host's ``libvirt`` or ``docker`` daemon over this connection."""
+        with self._lock:
+            if kind not in self._tunnels:
+                remote = {"libvirt": LIBVIRT_BRIDGE, "docker": DOCKER_BRIDGE}[kind]
+                self._tunnels[kind] = Tunnel(self.open_channel, remote, kind, self.label)
+            return self._tunnels[kind].path
+
+    # ------------------------------------------------------------------ commands
 
     def run(self, command: str, *args: str, timeout: float | None = None, **kwargs: Any) -> base.CommandResult:
-        cmd = self.encode(self.get_command(command, *args))
+        cmd = self.get_command(command, *args)
+        timeout = timeout or DEFAULT_TIMEOUT
+        with self._lock:
+            try:
+                rc, out, err = self._run(cmd, timeout)
+            except HostUnreachable:
+                raise
+            except (paramiko.SSHException, OSError, EOFError) as exc:
+                if "client" in self.__dict__ and self.client.get_transport() and self.client.get_transport().is_active():
+                    raise HostUnreachable(self._why(f"SSH failed: {exc}")) from exc
+                log.warning("%s: connection lost (%s); reconnecting once", self.label, exc)
+                self._drop()
+                try:
+                    rc, out, err = self._run(cmd, timeout)
+                except (paramiko.SSHException, OSError, EOFError) as exc2:
+                    raise HostUnreachable(self._why(f"SSH failed: {exc2}")) from exc2
+        return _recorded(self, self.label, cmd, self.result(rc, self.encode(cmd), out, err))
+
+    def _run(self, cmd: str, timeout: float) -> tuple[int, bytes, bytes]:
+        deadline = time.monotonic() + timeout
+        if self._use_shell:
+            fresh = self._shell is None
+            try:
+                if fresh:
+                    self._shell = _Shell(self.open_channel())
+                    self._shell.sync(deadline)
+                return self._shell.run(cmd, deadline)
+            except _ShellTimeout as t:
+                self._kill(t.pid)
+                self._shell.close()
+                self._shell = None
+                raise CommandTimeout(self.label, cmd, timeout, self.decode(t.out), self.decode(t.err)) from None
+            except _ShellBroken as exc:
+                self._shell.close()
+                self._shell = None
+                if not self.transport().is_active():
+                    raise paramiko.SSHException(str(exc)) from None
+                if fresh:  # this host's shell does not follow the protocol: one session per command from now on
+                    log.warning("%s: no persistent shell (%s); one SSH session per command", self.label, exc)
+                    self._use_shell = False
+                else:
+                    raise HostUnreachable(self._why(f"the shell session ended while running `{cmd[:200]}`")) from None
+        return self._exec(cmd, deadline, timeout)
+
+    def _kill(self, pid: int | None) -> None:
+        """Stop a command that ran past its deadline (its children first), in a session of its own."""
+        if pid is None:
+            return
         try:
-            rc, out, err = self._exec_with_deadline(cmd, timeout or DEFAULT_TIMEOUT)
-        except (paramiko.SSHException, OSError) as exc:
-            raise HostUnreachable(f"{self.host.name}: SSH failed: {exc}") from exc
-        return _recorded(self, self.host.name, self.decode(cmd), self.result(rc, cmd, out, err))
+            chan = self.open_channel()
+            chan.settimeout(5)
+            chan.exec_command(f"pkill -KILL -P {pid} 2>/dev/null; kill -KILL {pid} 2>/dev/null; true")
+            chan.recv_exit_status()
+            chan.close()
+        except Exception as exc:
+            log.warning("%s: could not stop pid %s after its deadline: %s", self.label, pid, exc)
+
+    def _exec(self, cmd: str, deadline: float, timeout: float) -> tuple[int, bytes, bytes]:
+        """One SSH session for one command (hosts where the shell session is not usable)."""
+        chan = self.open_channel()
+        chan.exec_command(self.encode(cmd))
+        out, err = bytearray(), bytearray()
+        while True:
+            while chan.recv_ready():
+                out += chan.recv(65536)
+            while chan.recv_stderr_ready():
+                err += chan.recv_stderr(65536)
+            if chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready():
+                break
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                chan.close()
+                raise CommandTimeout(self.label, cmd, timeout, self.decode(bytes(out)), self.decode(bytes(err)))
+            select.select([chan], [], [], min(remaining, 1.0))
+        rc = chan.recv_exit_status()
+        chan.close()
+        return rc, bytes(out), bytes(err)

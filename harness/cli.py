@@ -1,20 +1,22 @@
-"""``labctl``: validate this machine (or an image), grade a class, reap leftovers, list labs.
+"""``labctl``: validate this machine (or an image), grade a class, make a demo class, reap leftovers, list labs.
 
 It is a thin front for pytest: every command builds a pytest command line and runs it in
-process, so ``labctl validate`` and ``pytest labs/ --mode validate`` are the same thing.
-Bad input gets one line on stderr and exit code 2, never a traceback.
+process, so ``labctl validate`` and ``pytest labs/ --mode validate`` are the same thing, and
+``labctl grade --inventory class.yaml -j 4`` is ``pytest --inventory class.yaml -n 4``.
+Bad input gets one clear message on stderr and exit code 2, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import json
 import sys
 from pathlib import Path
 
 from harness.errors import UsageError
 
 EXIT_USAGE = 2
+EXIT_RERUN = 3  # graded, but some students' checks are ERROR: they need a re-run
 
 
 def _labs_arg(value: str | None) -> list[str] | None:
@@ -27,10 +29,12 @@ def _pytest(args: list[str]) -> int:
     return int(pytest.main(args))
 
 
-def _common(ns: argparse.Namespace) -> list[str]:
+def _common(ns: argparse.Namespace, only: set[str] | None = None) -> list[str]:
     from harness import catalog
 
-    labs = catalog.select(_labs_arg(ns.labs))
+    labs = [lab for lab in catalog.select(_labs_arg(ns.labs)) if only is None or lab.name in only]
+    if not labs:
+        raise UsageError(f"no lab to run: the inventory's targets ask for {', '.join(sorted(only or ()))} only")
     args = [str(lab.package_dir) for lab in labs]
     args += ["-p", "no:cacheprovider", "-q", "-rN", f"--report-dir={ns.report_dir}", f"--keep={ns.keep}"]
     if ns.run_id:
@@ -55,11 +59,49 @@ def cmd_validate(ns: argparse.Namespace) -> int:
 def cmd_grade(ns: argparse.Namespace) -> int:
     from harness import catalog
     from harness.inventory import load_inventory
+    from harness.runs import new_run_id, valid_run_id
 
-    load_inventory(ns.inventory, known_labs=list(catalog.all_labs()))  # fail fast with the line number
-    rc = _pytest(_common(ns) + ["--mode=grade", f"--inventory={ns.inventory}"])
+    inventory = load_inventory(ns.inventory, known_labs=catalog.all_labs())  # fail fast: every mistake, with its line
+    asked = [t.labs for t in inventory.targets]
+    only = set().union(*asked) if all(a is not None for a in asked) else None  # collect only the labs graded
+    ns.run_id = ns.run_id or new_run_id()
+    if not valid_run_id(ns.run_id):
+        raise UsageError(f"--run-id {ns.run_id!r}: use 3-41 lowercase letters, digits and dashes")
+    # no tracebacks on the terminal: each failed check's message, hint and evidence are in the report
+    args = _common(ns, only) + ["--mode=grade", f"--inventory={ns.inventory}", "--tb=no"]
+    if ns.host_key_policy:
+        args.append(f"--host-key-policy={ns.host_key_policy}")
+    if ns.known_hosts:
+        args.append(f"--known-hosts={ns.known_hosts}")
+    rc = _pytest(args)
     # Students failing checks is the normal outcome of grading; only a broken run is an error.
-    return 0 if rc in (0, 1) else rc
+    if rc not in (0, 1):
+        return rc
+    grades = Path(ns.report_dir).resolve() / ns.run_id / "grades.json"
+    try:
+        targets = json.loads(grades.read_text(encoding="utf-8"))["targets"]
+    except (OSError, ValueError, KeyError):
+        print(f"labctl: no grades were written ({grades})", file=sys.stderr)
+        return 1
+    rerun = sorted(name for name, t in targets.items() if not t["complete"])
+    if rerun:
+        print(f"labctl: {len(rerun)} of {len(targets)} students need a re-run (ERROR checks, not graded): "
+              f"{', '.join(rerun)}", file=sys.stderr)
+        return EXIT_RERUN
+    return 0
+
+
+def cmd_demo_class(ns: argparse.Namespace) -> int:
+    from harness import democlass
+
+    if ns.down:
+        democlass.down(out=Path(ns.out) if not ns.run_id else None, run_id=ns.run_id)
+        return 0
+    if ns.students is None and not ns.mix:
+        raise UsageError("demo-class: how many students? e.g. `labctl demo-class 30`")
+    democlass.up(ns.students, _labs_arg(ns.labs), Path(ns.out), mix=ns.mix, run_id=ns.run_id, hours=ns.hours,
+                 jobs=ns.jobs)
+    return 0
 
 
 def cmd_reap(ns: argparse.Namespace) -> int:
@@ -99,10 +141,36 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="provision hosts, run every lab's reference solution and its checks")
     run_opts(v)
     v.set_defaults(func=cmd_validate)
-    g = sub.add_parser("grade", help="grade the targets of an inventory (students' machines)")
-    g.add_argument("--inventory", required=True, help="inventory YAML")
+    g = sub.add_parser(
+        "grade", help="grade the targets of an inventory (students' machines)",
+        description="Grade every student of an inventory over SSH: checks only, nothing on their hosts changes. "
+                    "Prints progress, then a table sorted by score; reports go to REPORT_DIR/<run-id>/. "
+                    f"Exit status: 0 all graded, {EXIT_RERUN} some students need a re-run (ERROR checks), "
+                    f"{EXIT_USAGE} bad input.")
+    g.add_argument("--inventory", required=True, help="inventory YAML (format: harness/inventory.py)")
+    g.add_argument("--host-key-policy", choices=("tofu", "strict", "ignore"),
+                   help="SSH host keys: tofu (default: record on first use, refuse a change), strict, ignore")
+    g.add_argument("--known-hosts", metavar="FILE", help="the harness's known_hosts file (default: in $LABHARNESS_CACHE/ssh)")
     run_opts(g)
     g.set_defaults(func=cmd_grade)
+    d = sub.add_parser(
+        "demo-class", help="make N simulated students (containers with sshd) and an inventory to grade them",
+        description="Make a simulated class: student hosts as containers, in a mix of states (complete = the lab's "
+                    "solution, partial = the solution plus some of its typical mistakes, broken = all of them, "
+                    "unreachable, badkey = a key the hosts refuse, nodaemon = dockerd/libvirtd stopped), and write "
+                    "an SSH inventory for them. Students in the same state SHARE one set of prepared hosts per lab "
+                    "(grading is read-only): that is what makes 30 students affordable on 2 cores. Everything is "
+                    "labelled with the demo's run id: remove it with --down or `labctl reap --run-id ID`.")
+    d.add_argument("students", nargs="?", type=int, help="how many students")
+    d.add_argument("--labs", help="comma-separated lab names (default: every lab)")
+    d.add_argument("--out", default="class.yaml", help="the inventory to write (default: class.yaml); "
+                                                       "beside it: .demo.json (states, expected results), .known_hosts")
+    d.add_argument("--mix", metavar="STATE=N,...", help="states explicitly, e.g. complete=3,partial=2,unreachable=1")
+    d.add_argument("--run-id", help="run id (default: demo-<generated>); with --down: the demo to remove")
+    d.add_argument("--hours", type=float, default=4.0, help="keep the class at most this long (default: 4)")
+    d.add_argument("-j", "--jobs", type=int, default=2, help="host sets prepared at once (default: 2)")
+    d.add_argument("--down", action="store_true", help="remove the demo class of --out (or --run-id)")
+    d.set_defaults(func=cmd_demo_class)
     r = sub.add_parser("reap", help="remove what dead runs left behind")
     r.add_argument("--run-id", help="remove this run's leftovers, alive or not")
     r.add_argument("--dry-run", action="store_true", help="only list them")

@@ -2,24 +2,36 @@
 
 ```yaml
 version: 1
-defaults: {user: root, port: 22, key_file: ~/.ssh/id_ed25519, timeout: 60}
+defaults:                                  # optional; any host field but address/container/local
+  user: root
+  port: 22
+  key_file: ~/.ssh/id_ed25519              # the grader's private key (unencrypted), or password: ...
+  timeout: 60                              # deadline of one command on the host, seconds
+  connect_timeout: 10                      # deadline of connecting and logging in, seconds
+  host_key_policy: tofu                    # tofu (record on first use, refuse a change) | strict | ignore
+  known_hosts: /var/cache/labharness/ssh/known_hosts   # the harness's own file (this is the default)
 targets:
   - name: alice
-    labs: [disk_images, dockerfile]      # optional; default: every lab
-    hosts:
-      kvm01:    {address: 10.0.1.50}                 # SSH (paramiko)
+    labs: [disk_images, dockerfile]        # optional; default: every lab selected for the run
+    hosts:                                 # by the names the labs use (labctl labs lists them)
+      kvm01:    {address: 10.0.1.50}                       # SSH (paramiko)
       docker01: {address: 10.0.1.70, port: 2222, user: student}
   - name: bob
     hosts:
-      docker01: {container: bob-docker01}           # a container on this machine
+      docker01: {container: bob-docker01}                 # a container on this machine
+    lab_hosts:                             # optional: other machines for one lab only
+      swarm: {docker01: {address: 10.0.2.70}}
 ```
 
-Values are data: they reach hosts only as quoted arguments or connection parameters.
-Every mistake is reported with the file, the line and what was expected, in one message.
+Values are data: they reach hosts only as quoted arguments or connection parameters. Every
+mistake is reported with the file, the line and what was expected; all of them at once, one
+line each (``labctl grade`` prints them and stops before grading anything).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,8 +40,13 @@ import yaml
 
 from harness.errors import UsageError
 
-HOST_FIELDS = {"address", "port", "user", "key_file", "password", "container", "local", "timeout"}
-DEFAULT_FIELDS = {"user", "port", "key_file", "password", "timeout"}
+POLICIES = ("tofu", "strict", "ignore")  # harness.ssh.POLICIES, without importing paramiko here
+CONNECTION_FIELDS = {"address", "container", "local"}
+DEFAULT_FIELDS = {"user", "port", "key_file", "password", "timeout", "connect_timeout", "host_key_policy", "known_hosts"}
+HOST_FIELDS = CONNECTION_FIELDS | DEFAULT_FIELDS
+TARGET_FIELDS = ("name", "labs", "hosts", "lab_hosts")
+MAX_PROBLEMS = 25
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class InventoryError(UsageError):
@@ -46,7 +63,10 @@ class HostEntry:
     password: str | None = field(default=None, repr=False)  # never printed
     container: str | None = None
     local: bool = False  # this very machine (testinfra's local backend)
-    timeout: float = 60.0
+    timeout: float = 60.0  # deadline of one command
+    connect_timeout: float = 10.0  # deadline of connecting and logging in
+    host_key_policy: str = "tofu"
+    known_hosts: str | None = None  # None: the harness's own file (harness.ssh.default_known_hosts)
 
     @property
     def connection(self) -> str:
@@ -58,6 +78,11 @@ class TargetEntry:
     name: str
     hosts: dict[str, HostEntry]
     labs: tuple[str, ...] | None = None
+    lab_hosts: dict[str, dict[str, HostEntry]] = field(default_factory=dict)
+
+    def hosts_for(self, lab: str) -> dict[str, HostEntry]:
+        """The hosts a lab is graded on: ``hosts``, with ``lab_hosts[lab]`` taking precedence."""
+        return {**self.hosts, **self.lab_hosts.get(lab, {})}
 
 
 @dataclass(frozen=True)
@@ -72,123 +97,327 @@ class Inventory:
         raise KeyError(name)
 
 
-class _Loader(yaml.SafeLoader):
-    """Keeps each mapping's line numbers, so errors can point at the line."""
-
-
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> dict:
-    mapping = _LineDict(loader.construct_mapping(node, deep=True))
-    mapping.line = node.start_mark.line + 1
-    mapping.key_lines = {k.value: k.start_mark.line + 1 for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
-    return mapping
+# --------------------------------------------------------------------------- YAML with line numbers
 
 
 class _LineDict(dict):
     line = 0
-    key_lines: dict[str, int] = {}
+    key_lines: dict[Any, int] = {}
+
+
+class _Loader(yaml.SafeLoader):
+    """Keeps each mapping's line numbers, so errors can point at the line; notes duplicate keys."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.duplicates: list[tuple[int, str]] = []
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> dict:
+    loader.flatten_mapping(node)
+    mapping = _LineDict()
+    mapping.line = node.start_mark.line + 1
+    mapping.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        try:
+            hash(key)
+        except TypeError:
+            loader.duplicates.append((line, "a mapping key must be a plain name"))
+            continue
+        if key in mapping.key_lines:
+            loader.duplicates.append((line, f"duplicate key {key!r} (first at line {mapping.key_lines[key]})"))
+            continue
+        mapping[key] = loader.construct_object(value_node, deep=True)
+        mapping.key_lines[key] = line
+    return mapping
 
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def load_inventory(path: str | Path, known_labs: list[str] | None = None) -> Inventory:
+def load_inventory(path: str | Path, known_labs: Iterable[str] | Mapping[str, Any] | None = None) -> Inventory:
+    """Read and check an inventory. ``known_labs``: lab names, or {name: Lab} to also check that
+    every lab a target declares has all the hosts its topology needs."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise InventoryError(f"{p}: cannot read the inventory: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InventoryError(f"{p}: cannot read the inventory: not UTF-8 text") from None
+    loader = _Loader(text)
     try:
-        doc = yaml.load(text, Loader=_Loader)
+        doc = loader.get_single_data()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{p}:{mark.line + 1}" if mark else str(p)
-        raise InventoryError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    return _parse(p, doc, known_labs)
+        raise InventoryError(f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    finally:
+        loader.dispose()
+    return _Checker(p, known_labs).check(doc, loader.duplicates)
 
 
-def _err(p: Path, node: Any, key: str | None, msg: str) -> InventoryError:
-    line = getattr(node, "key_lines", {}).get(key) if key else None
-    line = line or getattr(node, "line", 0)
-    return InventoryError(f"{p}:{line}: {msg}" if line else f"{p}: {msg}")
+# --------------------------------------------------------------------------- the schema
 
 
-def _parse(p: Path, doc: Any, known_labs: list[str] | None) -> Inventory:
-    if not isinstance(doc, dict):
-        raise InventoryError(f"{p}: expected a mapping with 'version' and 'targets'")
-    unknown = set(doc) - {"version", "defaults", "targets"}
-    if unknown:
-        k = sorted(unknown)[0]
-        raise _err(p, doc, k, f"unknown key {k!r} (expected: version, defaults, targets)")
-    if doc.get("version") != 1:
-        raise _err(p, doc, "version", f"version: expected 1, got {doc.get('version')!r}")
-    defaults = doc.get("defaults") or {}
-    if not isinstance(defaults, dict):
-        raise _err(p, doc, "defaults", "defaults: expected a mapping")
-    for k in defaults:
-        if k not in DEFAULT_FIELDS:
-            raise _err(p, defaults, k, f"defaults.{k}: unknown field (expected one of: {', '.join(sorted(DEFAULT_FIELDS))})")
-    targets_raw = doc.get("targets")
-    if not isinstance(targets_raw, list) or not targets_raw:
-        raise _err(p, doc, "targets", "targets: expected a non-empty list of targets (name, hosts)")
-    seen: dict[str, int] = {}
-    targets = []
-    for i, t in enumerate(targets_raw):
+def _type_name(v: Any) -> str:
+    return {bool: "true/false", int: "a number", float: "a number", str: "a string", list: "a list",
+            dict: "a mapping", _LineDict: "a mapping", type(None): "nothing"}.get(type(v), type(v).__name__)
+
+
+class _Checker:
+    def __init__(self, path: Path, known_labs: Iterable[str] | Mapping[str, Any] | None):
+        self.p = path
+        self.labs: Mapping[str, Any] | None
+        if known_labs is None:
+            self.labs = None
+        elif isinstance(known_labs, Mapping):
+            self.labs = dict(known_labs)
+        else:
+            self.labs = {name: None for name in known_labs}
+        self.problems: list[str] = []
+        self.checked_keys: dict[str, str | None] = {}  # key file -> problem (each file read once)
+
+    # ---- reporting
+
+    def problem(self, node: Any, key: Any, msg: str) -> None:
+        line = getattr(node, "key_lines", {}).get(key) if key is not None else None
+        line = line or getattr(node, "line", 0)
+        text = f"{self.p}:{line}: {msg}" if line else f"{self.p}: {msg}"
+        if text not in self.problems:  # a default's mistake, met by every host using it, is said once
+            self.problems.append(text)
+
+    def check(self, doc: Any, duplicates: list[tuple[int, str]]) -> Inventory:
+        for line, msg in duplicates:
+            self.problems.append(f"{self.p}:{line}: {msg}")
+        inv = self._document(doc)
+        if self.problems:
+            problems = self.problems
+            if len(problems) > MAX_PROBLEMS:
+                problems = problems[:MAX_PROBLEMS] + [f"{self.p}: ... and {len(problems) - MAX_PROBLEMS} more problems"]
+            raise InventoryError("\n".join(problems))
+        assert inv is not None
+        return inv
+
+    # ---- the document
+
+    def _document(self, doc: Any) -> Inventory | None:
+        if not isinstance(doc, dict):
+            self.problems.append(f"{self.p}: expected a mapping with 'version' and 'targets' (see harness/inventory.py), "
+                                 f"got {_type_name(doc)}")
+            return None
+        for k in doc:
+            if k not in ("version", "defaults", "targets"):
+                self.problem(doc, k, f"unknown key {k!r} (expected: version, defaults, targets)")
+        if doc.get("version") != 1 or isinstance(doc.get("version"), bool):
+            self.problem(doc, "version", f"version: expected 1, got {doc.get('version')!r}")
+            return None  # another schema: the rest would only add noise
+        defaults = doc.get("defaults") or {}
+        if not isinstance(defaults, dict):
+            self.problem(doc, "defaults", f"defaults: expected a mapping of host fields, got {_type_name(defaults)}")
+            defaults = {}
+        for k in list(defaults):
+            if k not in DEFAULT_FIELDS:
+                hint = " (give it per host)" if k in CONNECTION_FIELDS else ""
+                self.problem(defaults, k, f"defaults.{k}: unknown field{hint} (expected one of: {', '.join(sorted(DEFAULT_FIELDS))})")
+        self._values(defaults, "defaults", defaults, {})
+        targets_raw = doc.get("targets")
+        if not isinstance(targets_raw, list) or not targets_raw:
+            self.problem(doc, "targets", "targets: expected a non-empty list of targets (each with name and hosts)")
+            return None
+        seen: dict[str, int] = {}
+        targets = []
+        for i, t in enumerate(targets_raw):
+            target = self._target(i, t, doc, defaults, seen)
+            if target is not None:
+                targets.append(target)
+        return Inventory(path=self.p, targets=tuple(targets))
+
+    def _target(self, i: int, t: Any, doc: dict, defaults: dict, seen: dict[str, int]) -> TargetEntry | None:
         where = f"targets[{i}]"
         if not isinstance(t, dict):
-            raise _err(p, doc, "targets", f"{where}: expected a mapping with name and hosts")
+            self.problem(doc, "targets", f"{where}: expected a mapping with name and hosts, got {_type_name(t)}")
+            return None
         for k in t:
-            if k not in ("name", "hosts", "labs"):
-                raise _err(p, t, k, f"{where}.{k}: unknown field (expected: name, hosts, labs)")
+            if k not in TARGET_FIELDS:
+                self.problem(t, k, f"{where}.{k}: unknown field (expected: {', '.join(TARGET_FIELDS)})")
         name = t.get("name")
-        if not isinstance(name, str) or not name.strip():
-            raise _err(p, t, "name", f"{where}.name: expected a non-empty string")
-        if name in seen:
-            raise _err(p, t, "name", f"{where}.name: duplicate target {name!r} (first at line {seen[name]})")
-        seen[name] = t.line
+        if "name" not in t:
+            self.problem(t, None, f"{where}: missing 'name' (the student's name, as the report shows it)")
+            name = None
+        elif not isinstance(name, str) or not name.strip():
+            self.problem(t, "name", f"{where}.name: expected a non-empty string, got {name!r}")
+            name = None
+        elif _CONTROL.search(name) or name != name.strip():
+            self.problem(t, "name", f"{where}.name: {name!r} has control characters or leading/trailing spaces")
+            name = None
+        if name is not None:
+            if name in seen:
+                self.problem(t, "name", f"{where}.name: duplicate target {name!r} (first at line {seen[name]})")
+            else:
+                seen[name] = t.key_lines.get("name", t.line)
         labs = t.get("labs")
         if labs is not None:
-            if not isinstance(labs, list) or not all(isinstance(x, str) for x in labs):
-                raise _err(p, t, "labs", f"{where}.labs: expected a list of lab names")
-            if known_labs is not None:
-                bad = [x for x in labs if x not in known_labs]
-                if bad:
-                    raise _err(p, t, "labs", f"{where}.labs: unknown lab {bad[0]!r} (labs: {', '.join(known_labs)})")
-        hosts_raw = t.get("hosts")
-        if not isinstance(hosts_raw, dict) or not hosts_raw:
-            raise _err(p, t, "hosts", f"{where}.hosts: expected a mapping of host name to connection details")
+            if not isinstance(labs, list) or not labs or not all(isinstance(x, str) for x in labs):
+                self.problem(t, "labs", f"{where}.labs: expected a non-empty list of lab names, got {labs!r}")
+                labs = None
+            else:
+                for x in labs:
+                    self._known_lab(t, "labs", f"{where}.labs", x)
+                dups = sorted({x for x in labs if labs.count(x) > 1})
+                if dups:
+                    self.problem(t, "labs", f"{where}.labs: {dups[0]!r} is listed twice")
+        hosts = self._hosts(t, "hosts", f"{where}.hosts", t.get("hosts"), defaults, required="lab_hosts" not in t)
+        lab_hosts: dict[str, dict[str, HostEntry]] = {}
+        lh_raw = t.get("lab_hosts")
+        if lh_raw is not None:
+            if not isinstance(lh_raw, dict) or not lh_raw:
+                self.problem(t, "lab_hosts", f"{where}.lab_hosts: expected a mapping of lab name to hosts, got {_type_name(lh_raw)}")
+            else:
+                for lab, hs in lh_raw.items():
+                    lwhere = f"{where}.lab_hosts.{lab}"
+                    if not self._known_lab(lh_raw, lab, lwhere, lab):
+                        continue
+                    if labs is not None and lab not in labs:
+                        self.problem(lh_raw, lab, f"{lwhere}: lab {lab!r} is not in this target's labs ({', '.join(labs)})")
+                    lab_hosts[lab] = self._hosts(lh_raw, lab, lwhere, hs, defaults, required=True)
+        if name is None:
+            return None
+        entry = TargetEntry(name=name, hosts=hosts, labs=tuple(labs) if labs is not None else None, lab_hosts=lab_hosts)
+        if labs is not None and self.labs is not None:
+            for lab in labs:
+                topology = getattr(self.labs.get(lab), "topology", None)
+                if topology is None:
+                    continue
+                given = set(t.get("hosts") or {}) if isinstance(t.get("hosts"), dict) else set()
+                if isinstance(lh_raw, dict) and isinstance(lh_raw.get(lab), dict):
+                    given |= set(lh_raw[lab])  # named, even if its details were wrong (already reported)
+                missing = [h.name for h in topology if h.name not in given]
+                if missing:
+                    self.problem(t, "labs", f"{where}: lab {lab!r} needs host {', '.join(missing)}, which neither "
+                                            f"hosts nor lab_hosts.{lab} gives")
+        return entry
+
+    def _known_lab(self, node: Any, key: Any, where: str, lab: Any) -> bool:
+        if not isinstance(lab, str):
+            self.problem(node, key, f"{where}: expected a lab name, got {lab!r}")
+            return False
+        if self.labs is not None and lab not in self.labs:
+            self.problem(node, key, f"{where}: unknown lab {lab!r} (labs: {', '.join(self.labs)})")
+            return False
+        return True
+
+    def _hosts(self, parent: dict, key: str, where: str, raw: Any, defaults: dict, required: bool) -> dict[str, HostEntry]:
+        if raw is None and not required:
+            return {}
+        if not isinstance(raw, dict) or not raw:
+            what = "missing" if raw is None else f"got {_type_name(raw)}"
+            self.problem(parent, key if key in parent else None,
+                         f"{where}: expected a mapping of host name (kvm01, docker01, ...) to connection details ({what})")
+            return {}
         hosts = {}
-        for hname, h in hosts_raw.items():
-            hwhere = f"{where}.hosts.{hname}"
+        for hname, h in raw.items():
+            hwhere = f"{where}.{hname}"
+            if not isinstance(hname, str) or not hname:
+                self.problem(raw, hname, f"{where}: host names are the names the labs use (kvm01, docker01), got {hname!r}")
+                continue
             if not isinstance(h, dict):
-                raise _err(p, hosts_raw, hname, f"{hwhere}: expected a mapping (address, port, user, key_file | container)")
-            for k in h:
-                if k not in HOST_FIELDS:
-                    raise _err(p, h, k, f"{hwhere}.{k}: unknown field (expected one of: {', '.join(sorted(HOST_FIELDS))})")
-            merged = {**defaults, **h}
-            if not merged.get("address") and not merged.get("container") and not merged.get("local"):
-                raise _err(p, h, None, f"{hwhere}: needs 'address' (SSH), 'container' (Docker) or 'local: true'")
-            if "local" in merged and not isinstance(merged["local"], bool):
-                raise _err(p, h, "local", f"{hwhere}.local: expected true or false, got {merged['local']!r}")
-            for k, typ in (("port", int), ("timeout", (int, float))):
-                if k in merged and (not isinstance(merged[k], typ) or isinstance(merged[k], bool)):
-                    raise _err(p, h if k in h else defaults, k, f"{hwhere}.{k}: expected a number, got {merged[k]!r}")
-            for k in ("address", "user", "key_file", "password", "container"):
-                if k in merged and not isinstance(merged[k], str):
-                    raise _err(p, h if k in h else defaults, k, f"{hwhere}.{k}: expected a string, got {merged[k]!r}")
-            key_file = merged.get("key_file")
-            if key_file and not merged.get("container"):
-                kp = Path(key_file).expanduser()
-                if not kp.is_file() or not _readable(kp):
-                    raise _err(p, h if "key_file" in h else defaults, "key_file", f"{hwhere}.key_file: cannot read {key_file}")
-                merged["key_file"] = str(kp)
-            hosts[str(hname)] = HostEntry(name=str(hname), **merged)
-        targets.append(TargetEntry(name=name, hosts=hosts, labs=tuple(labs) if labs is not None else None))
-    return Inventory(path=p, targets=tuple(targets))
+                self.problem(raw, hname, f"{hwhere}: expected a mapping (address, port, user, key_file | container | local), "
+                                         f"got {_type_name(h)}")
+                continue
+            entry = self._host(hname, hwhere, h, defaults)
+            if entry is not None:
+                hosts[hname] = entry
+        return hosts
+
+    def _host(self, hname: str, where: str, h: dict, defaults: dict) -> HostEntry | None:
+        before = len(self.problems)
+        for k in h:
+            if k not in HOST_FIELDS:
+                self.problem(h, k, f"{where}.{k}: unknown field (expected one of: {', '.join(sorted(HOST_FIELDS))})")
+        given = [k for k in ("address", "container") if h.get(k) not in (None, "")] + (["local"] if h.get("local") is True else [])
+        if not given:
+            self.problem(h, None, f"{where}: needs 'address' (SSH), 'container' (Docker) or 'local: true'")
+        elif len(given) > 1:
+            self.problem(h, given[1], f"{where}: give only one of address, container, local (got {', '.join(given)})")
+        merged = {**defaults, **h}
+        self._values(h, where, merged, defaults)
+        if len(self.problems) > before:
+            return None
+        values = {k: v for k, v in merged.items() if k in HOST_FIELDS}
+        if values.get("key_file") and not values.get("container") and not values.get("local"):
+            values["key_file"] = str(Path(values["key_file"]).expanduser())
+            problem = self._key_problem(values["key_file"])
+            if problem:
+                node = h if "key_file" in h else defaults
+                self.problem(node, "key_file", f"{where if 'key_file' in h else 'defaults'}.key_file: {problem}")
+                return None
+        if values.get("known_hosts"):
+            values["known_hosts"] = str(Path(values["known_hosts"]).expanduser())
+        for k in ("timeout", "connect_timeout"):
+            if k in values:
+                values[k] = float(values[k])
+        return HostEntry(name=hname, **values)
+
+    def _values(self, node: dict, where: str, merged: dict, defaults: dict) -> None:
+        """Type and range of every field present; a default's mistake is reported once, at the default."""
+
+        def bad(k: str, msg: str) -> None:
+            if k in node:
+                self.problem(node, k, f"{where}.{k}: {msg}")
+
+        for k in ("address", "user", "key_file", "password", "container", "known_hosts"):
+            if k in merged and not isinstance(merged[k], str):
+                bad(k, f"expected a string, got {merged[k]!r}" if k != "password" else "expected a string")
+            elif k in merged and k != "password" and (not merged[k].strip() or _CONTROL.search(merged[k])):
+                bad(k, f"expected a non-empty string without control characters, got {merged[k]!r}")
+        if "port" in merged:
+            v = merged["port"]
+            if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 65535:
+                bad("port", f"expected a number (1-65535), got {v!r}")
+        for k in ("timeout", "connect_timeout"):
+            if k in merged:
+                v = merged[k]
+                if not isinstance(v, (int, float)) or isinstance(v, bool) or not v > 0:
+                    bad(k, f"expected a number of seconds > 0, got {v!r}")
+        if "local" in merged and not isinstance(merged["local"], bool):
+            bad("local", f"expected true or false, got {merged['local']!r}")
+        if "host_key_policy" in merged and merged["host_key_policy"] not in POLICIES:
+            bad("host_key_policy", f"expected one of {', '.join(POLICIES)}, got {merged['host_key_policy']!r}")
+
+    def _key_problem(self, path: str) -> str | None:
+        """Why the private key at ``path`` cannot be used (unreadable, not a key, encrypted), or None."""
+        if path in self.checked_keys:
+            return self.checked_keys[path]
+        problem = _key_problem(path)
+        self.checked_keys[path] = problem
+        return problem
 
 
-def _readable(path: Path) -> bool:
+def _key_problem(path: str) -> str | None:
+    p = Path(path)
     try:
-        with open(path, "rb"):
-            return True
-    except OSError:
-        return False
+        with open(p, "rb") as f:
+            head = f.read(256)
+    except IsADirectoryError:
+        return f"cannot read {path}: it is a directory"
+    except OSError as exc:
+        return f"cannot read {path}: {exc.strerror}"
+    if b"PRIVATE KEY" not in head:
+        hint = " (that is a public key: give the private one)" if head.startswith((b"ssh-", b"ecdsa-")) else ""
+        return f"{path} is not a private key{hint}"
+    try:
+        import paramiko
+
+        paramiko.PKey.from_path(str(p))
+    except paramiko.PasswordRequiredException:
+        return f"{path} is encrypted: grading needs an unencrypted key (or a password)"
+    except TypeError as exc:  # cryptography's word for an OpenSSH key with a passphrase
+        if "password" in str(exc).lower():
+            return f"{path} is encrypted: grading needs an unencrypted key (or a password)"
+        return f"{path} is not a usable private key: {exc}"
+    except Exception as exc:  # unsupported or damaged key
+        return f"{path} is not a usable private key: {exc}"
+    return None

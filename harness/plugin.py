@@ -281,6 +281,13 @@ def pytest_configure(config: pytest.Config) -> None:
         from harness.progress import ProgressReporter
 
         config.pluginmanager.register(ProgressReporter(config), "labharness-progress")
+        # plain `-n N` means --dist load, which ignores xdist_group: keep each student on one worker
+        if getattr(config.option, "dist", None) == "load" and not any(
+                a == "-d" or a.startswith("--dist") for a in config.invocation_params.args):
+            config.option.dist = "loadgroup"
+    from harness.scheduling import LabScheduler  # loadgroup that works with pytest 9 (see its docstring)
+
+    config.pluginmanager.register(LabScheduler(per_target=session.provisioner_name == "static"), "labharness-scheduler")
     session.lock = RunLock(session.run_id)
     session.lock.acquire()
     session.report_dir.mkdir(parents=True, exist_ok=True)
@@ -351,7 +358,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         raise pytest.UsageError("\n".join(problems))
     if ungraded:
         config.hook.pytest_deselected(items=ungraded)
-        items[:] = [i for i in items if i not in set(ungraded)]
+        drop = set(ungraded)
+        items[:] = [i for i in items if i not in drop]
 
 
 # --------------------------------------------------------------------------- fixtures

@@ -15,7 +15,7 @@ say() { printf '[setup %3ds] %s\n' "$(( $(date +%s) - T0 ))" "$*"; }
 APT_PACKAGES=(
   docker.io libvirt-daemon-system libvirt-clients libvirt-dev pkg-config gcc python3-dev python3-venv
   qemu-system-x86 qemu-utils virtinst debootstrap busybox-static cpio openssh-server openssh-client
-  iproute2 iptables dnsmasq-base curl ca-certificates procps tini libxml2-utils
+  iproute2 iptables dnsmasq-base curl ca-certificates procps tini libxml2-utils chromium fonts-wqy-microhei
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -1,41 +1,80 @@
-"""Hosts that already exist (students' machines), named by an inventory. Nothing is created."""
+"""Hosts that already exist (students' machines), named by an inventory. Nothing is created or changed.
+
+One connection per host for the whole process: the ``Host`` handles are cached per (target,
+host entry), so every lab of a student reuses the same SSH connection (and the same shell
+session on it, see ``TimedParamikoBackend``). Before a lab's checks run, each host is reached
+and the daemon its role promises is asked whether it answers (``docker info``, ``virsh uri``):
+a host that is down, refuses the key, or has no daemon running makes that student's checks
+ERROR with the reason, never FAIL, and the rest of the class is graded all the same.
+"""
 
 from __future__ import annotations
 
-import urllib.parse
+import atexit
+import threading
 
 from harness.backends import TimedLocalBackend, TimedParamikoBackend
 from harness.catalog import all_labs
-from harness.errors import HarnessError
-from harness.host import Access, Host
+from harness.errors import HarnessError, HostUnreachable
+from harness.host import Access, Host, Role
 from harness.inventory import HostEntry, load_inventory
 from harness.lab import Lab
 from harness.provisioners.base import Provisioner
 from harness.provisioners.container import host_from_container
+from harness.ssh import HostKeyPolicy
 
 
-def ssh_host(name: str, role, entry: HostEntry) -> Host:
-    spec = f"{entry.user}@{entry.address}:{entry.port}"
-    backend = TimedParamikoBackend(spec, ssh_identity_file=entry.key_file, timeout=int(entry.timeout))
-    if entry.password:
-        backend.host.password = entry.password  # not in the spec string: it would show in ids and logs
-    query = {"no_tty": "1"}
-    if entry.key_file:
-        query["keyfile"] = entry.key_file
-    netloc = f"{urllib.parse.quote(entry.user)}@{entry.address}:{entry.port}"
+class DaemonUnavailable(HostUnreachable):
+    """The host answers, but the daemon its role needs (dockerd, libvirtd) does not."""
+
+
+# What a role promises, and how to ask it: (daemon, command). Read-only, a second at most.
+DAEMON_PROBES = {
+    Role.DOCKER_HOST.value: ("dockerd", "docker version >/dev/null"),
+    Role.KVM_HOST.value: ("libvirtd", "virsh -c qemu:///system uri"),
+}
+PROBE_TIMEOUT = 20.0
+
+
+def ssh_host(name: str, role: Role, entry: HostEntry, host_keys: HostKeyPolicy | None = None) -> Host:
+    """A host reached over SSH; ``host.libvirt`` and ``host.docker`` go through the same connection."""
+    backend = TimedParamikoBackend(
+        entry.address, port=entry.port, user=entry.user, key_file=entry.key_file, password=entry.password,
+        label=name, connect_timeout=entry.connect_timeout,
+        host_keys=host_keys or HostKeyPolicy(entry.host_key_policy, entry.known_hosts),
+    )
     access = Access(
-        libvirt_uri=f"qemu+ssh://{netloc}/system?{urllib.parse.urlencode(query)}",
-        docker_url=f"ssh://{netloc}",
+        libvirt_uri=f"qemu+unix:///system?socket={backend.tunnel('libvirt')}",
+        docker_url=f"unix://{backend.tunnel('docker')}",
         address=entry.address,
     )
     return Host(name, role, backend, access, timeout=entry.timeout)
 
 
+def probe_daemon(host: Host) -> None:
+    """Raise ``DaemonUnavailable`` when the daemon the host's role needs does not answer."""
+    probe = DAEMON_PROBES.get(getattr(host.role, "value", host.role))
+    if probe is None:
+        return
+    daemon, command = probe
+    res = host.run(command, timeout=PROBE_TIMEOUT)
+    if res.rc != 0:
+        said = (res.stderr.strip() or res.stdout.strip()).splitlines()
+        raise DaemonUnavailable(f"{host.name}: {daemon} does not answer (`{command}` exited {res.rc}"
+                                + (f": {said[-1][:300]}" if said else "") + ")")
+
+
 class StaticProvisioner(Provisioner):
     name = "static"
 
-    def __init__(self, inventory: str, run_id: str = "", **_: object):
-        self.inventory = load_inventory(inventory, known_labs=list(all_labs()))
+    def __init__(self, inventory: str, run_id: str = "", host_key_policy: str | None = None,
+                 known_hosts: str | None = None, **_: object):
+        self.inventory = load_inventory(inventory, known_labs=all_labs())
+        self.host_key_policy = host_key_policy  # the command line's, over the inventory's
+        self.known_hosts = known_hosts
+        self._hosts: dict[tuple, Host] = {}
+        self._lock = threading.Lock()
+        atexit.register(self.close)
 
     @property
     def creates_hosts(self) -> bool:
@@ -48,21 +87,53 @@ class StaticProvisioner(Provisioner):
         labs = self.inventory.target(target).labs
         return list(labs) if labs is not None else None
 
+    def _policy(self, entry: HostEntry) -> HostKeyPolicy:
+        return HostKeyPolicy(self.host_key_policy or entry.host_key_policy, self.known_hosts or entry.known_hosts)
+
+    def host(self, target: str, name: str, role: Role, entry: HostEntry) -> Host:
+        """The cached handle of one of a target's hosts (made on first use, connected lazily)."""
+        key = (target, name, role, entry)
+        with self._lock:
+            host = self._hosts.get(key)
+            if host is None:
+                if entry.local:
+                    host = Host(name, role, TimedLocalBackend(), Access(address="127.0.0.1"), timeout=entry.timeout)
+                elif entry.container:
+                    host = host_from_container(name, role, entry.container)
+                else:
+                    host = ssh_host(name, role, entry, self._policy(entry))
+                self._hosts[key] = host
+            return host
+
     def create(self, lab: Lab, target: str) -> dict[str, Host]:
         entry = self.inventory.target(target)
-        missing = [h.name for h in lab.topology if h.name not in entry.hosts]
+        lab_hosts = entry.hosts_for(lab.name)
+        missing = [h.name for h in lab.topology if h.name not in lab_hosts]
         if missing:
             raise HarnessError(f"the inventory gives target {target!r} no host {', '.join(missing)} (lab {lab.name} needs it)")
         hosts = {}
         for spec in lab.topology:
-            he = entry.hosts[spec.name]
-            if he.local:
-                hosts[spec.name] = Host(spec.name, spec.role, TimedLocalBackend(), Access(address="127.0.0.1"), timeout=he.timeout)
-            elif he.container:
-                hosts[spec.name] = host_from_container(spec.name, spec.role, he.container)
-            else:
-                hosts[spec.name] = ssh_host(spec.name, spec.role, he)
+            he = lab_hosts[spec.name]
+            host = self.host(target, spec.name, spec.role, he)
+            backend = host._backend
+            if isinstance(backend, TimedParamikoBackend):
+                backend.connect()  # the reason (refused, no route, key refused, host key changed) as it is
+            if not he.local:
+                probe_daemon(host)
+            hosts[spec.name] = host
         return hosts
 
     def destroy(self, lab: Lab, target: str) -> None:
         """Students' hosts are never changed or removed."""
+
+    def close(self) -> None:
+        with self._lock:
+            hosts, self._hosts = list(self._hosts.values()), {}
+        for host in hosts:
+            host.close()
+            close = getattr(host._backend, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception:
+                    pass

@@ -16,8 +16,9 @@ from harness.model import RunResult, TargetResult
 from harness.reporting.csvout import floor_percent, fmt_num, write_csv
 from harness.reporting.html import target_slug, write_html
 from harness.reporting.jsonout import load_run, write_json
+from harness.reporting.rerun import error_reason, needs_rerun
 
-__all__ = ["ReportPaths", "load_run", "score_table", "target_slug", "write_reports"]
+__all__ = ["ReportPaths", "load_run", "needs_rerun", "score_table", "target_slug", "write_reports"]
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,21 @@ def _first_line(s: str) -> str:
     return lines[0] + (" ..." if len(lines) > 1 else "") if lines else ""
 
 
+def rerun_lines(run: RunResult) -> list[str]:
+    rows = needs_rerun(run)
+    if not rows:
+        return []
+    n = len(rows)
+    out = [f"Re-run needed for {n} target{'s' if n != 1 else ''} (ERROR checks are not graded):"]
+    for t, labs, message in rows:
+        lines = textwrap.wrap(f"{t.name} [{', '.join(labs)}]: {error_reason(message)}", _WIDTH - 2,
+                              subsequent_indent="    ", break_on_hyphens=False)
+        out += [_cut("  " + ln, _WIDTH) for ln in lines[:2]]
+        if len(lines) > 2:
+            out[-1] = _cut(out[-1], _WIDTH - 1) + "~" if not out[-1].endswith("~") else out[-1]
+    return out
+
+
 def score_table(run: RunResult) -> str:
     """The class's scores as a plain-text table for the terminal.
 
@@ -152,6 +168,7 @@ def score_table(run: RunResult) -> str:
                 who = f" [{t.name}]" if len(run.targets) > 1 else ""
                 out.append(f"validate{who}: lab {lab_name}, step {sf.step} broke: {_first_line(sf.message)}")
 
+    out += rerun_lines(run)
     out.append("Legend: 7/10 = points earned/graded (ERROR, SKIP points are left out of the max)")
     out.append("        ! = incomplete: ERROR checks not graded, re-run; - = lab not run")
     return "\n".join(out) + "\n"

@@ -18,6 +18,7 @@ import jinja2
 
 from harness.model import LabResult, Outcome, RunResult, TargetResult
 from harness.reporting.csvout import floor_percent, fmt_num
+from harness.reporting.rerun import error_reason, needs_rerun
 
 FILENAME = "report.html"
 TARGETS_DIR = "targets"
@@ -117,6 +118,7 @@ def _env() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.tests["step_time"] = lambda item: item[0].startswith("steps.")  # environment: per-lab step times
     env.globals.update(
         fmt=fmt_num,
         pct=_pct_text,
@@ -125,6 +127,7 @@ def _env() -> jinja2.Environment:
         page_of=target_page_relpath,
         clip=_clip,
         counts=_counts,
+        reason=error_reason,
         Outcome=Outcome,
     )
     return env
@@ -140,6 +143,7 @@ def _render(run: RunResult, page: str, targets: list[TargetResult], target_pages
         lab_summaries=lab_summaries(run) if page == "class" else [],
         buckets=buckets,
         ungradable=ungradable,
+        rerun=needs_rerun(run) if page == "class" else [],
         has_solution_failures=any(
             lab.solution_failure for t in targets for lab in t.labs.values()
         ),

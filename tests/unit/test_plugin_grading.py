@@ -124,3 +124,81 @@ def test_bad_inventory_one_clear_message(tmp_path, inventory, message):
         load_inventory(path, known_labs=["dockerfile", "disk_images"])
     assert message in str(err.value).replace(str(tmp_path) + "/", "")
     assert "\n" not in str(err.value)
+
+
+BAD_INVENTORIES = {
+    "missing field": ("version: 1\ntargets:\n  - name: a\n    hosts: {box: {port: 22}}\n",
+                      "class.yaml:4: targets[0].hosts.box: needs 'address'"),
+    "wrong type": ("version: 1\ntargets:\n  - name: a\n    hosts: {box: {address: h, timeout: soon}}\n",
+                   "class.yaml:4: targets[0].hosts.box.timeout: expected a number of seconds > 0, got 'soon'"),
+    "unknown lab": ("version: 1\ntargets:\n  - name: a\n    labs: [nosuch]\n    hosts: {box: {local: true}}\n",
+                    "class.yaml:4: targets[0].labs: unknown lab 'nosuch'"),
+    "duplicate student": ("version: 1\ntargets:\n  - name: a\n    hosts: {box: {local: true}}\n"
+                          "  - name: a\n    hosts: {box: {local: true}}\n",
+                          "class.yaml:5: targets[1].name: duplicate target 'a' (first at line 3)"),
+    "unreadable key": ("version: 1\ndefaults: {key_file: /nonexistent/id_ed25519}\ntargets:\n  - name: a\n"
+                       "    hosts: {box: {address: 10.0.0.1}}\n",
+                       "class.yaml:2: defaults.key_file: cannot read /nonexistent/id_ed25519"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INVENTORIES, ids=list(BAD_INVENTORIES))
+def test_bad_inventory_stops_plain_pytest_with_one_message(toylab, case):
+    text, message = BAD_INVENTORIES[case]
+    (toylab.path / "class.yaml").write_text(text)
+    for extra in ([], ["-n", "2"]):
+        res = toylab.runpytest_subprocess("toylab", "--inventory=class.yaml", *extra)
+        err = res.stderr.str()
+        assert res.ret == pytest.ExitCode.USAGE_ERROR, res.stdout.str()[-2000:] + err
+        assert message in err.replace(str(toylab.path) + "/", ""), err
+        assert "Traceback" not in err + res.stdout.str()
+        assert len([ln for ln in err.splitlines() if ln.strip()]) == 1, err
+
+
+@pytest.mark.parametrize("case", BAD_INVENTORIES, ids=list(BAD_INVENTORIES))
+def test_bad_inventory_stops_labctl_with_one_message(tmp_path, case):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    text, message = BAD_INVENTORIES[case]
+    (tmp_path / "class.yaml").write_text(text.replace("box", "docker01").replace("nosuch", "nosuch"))
+    res = subprocess.run([sys.executable, "-m", "harness.cli", "grade", "--inventory", str(tmp_path / "class.yaml")],
+                         cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2, res.stdout[-2000:] + res.stderr
+    assert res.stderr.startswith("labctl: ") and "Traceback" not in res.stderr
+    assert message.replace("box", "docker01") in res.stderr.replace(str(tmp_path) + "/", "")
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+
+
+def test_progress_and_one_worker_per_student(toylab):
+    res = toylab.runpytest_subprocess("toylab", "--inventory=class.yaml", "--run-id=unit-2", "-n", "2", "-v")
+    out = res.stdout.str()
+    assert "grading 2 students, 8 checks" in out
+    assert "students] alice: 2/5 (40%), 1 check ERROR, re-run needed: running the check" not in out  # phase cut
+    assert "students] alice: 2/5 (40%), 1 check ERROR, re-run needed: box: `exit 3` exited 3" in out
+    assert "[2/2 students]" in out
+    # xdist: every check of one student on one worker (the student's hosts and connections stay there)
+    workers: dict[str, set[str]] = {}
+    for line in out.splitlines():
+        if line.startswith("[gw") and "toylab/test_toy.py::" in line:
+            gw = line.split("]")[0][1:]
+            student = "alice" if "[alice]" in line else "other"
+            workers.setdefault(student, set()).add(gw)
+    assert set(workers) == {"alice", "other"} and all(len(w) == 1 for w in workers.values()), workers
+    assert "Re-run needed for 2 targets" in out and "lab scores" in out
+
+
+@pytest.mark.parametrize("nodeid, per_target, group", [
+    ("labs/dockerfile/test_dockerfile.py::test_dk13[alice]", True, "[alice]"),
+    ("labs/disk_images/test_disk_images.py::test_kvm05[alice]", True, "[alice]"),
+    ("labs/dockerfile/test_dockerfile.py::test_dk13[validate]", False, "labs/dockerfile[validate]"),
+    ("labs/dockerfile/test_more.py::test_x[validate]", False, "labs/dockerfile[validate]"),
+    ("labs/dockerfile/test_dockerfile.py::test_dk13[alice]@alice", True, "alice"),  # xdist's own suffix, if it works
+    ("tests/unit/test_reports.py::test_fmt_num", True, "tests/unit/test_reports.py::test_fmt_num"),
+])
+def test_scheduler_groups_by_target(nodeid, per_target, group):
+    from harness.scheduling import group_of
+
+    assert group_of(nodeid, per_target) == group

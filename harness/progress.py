@@ -1,0 +1,162 @@
+"""Progress of a class being graded, on the terminal of the process that runs it (the xdist controller).
+
+A line when a student is done (students done/total, their score, or the reason they need a
+re-run), and, at most every ``INTERVAL`` seconds while nothing finishes, what is being graded
+now (which lab, for whom). Plain lines, so a log file or CI shows them too. The plugin registers
+it for inventory runs (``--inventory``); ``-p no:labharness-progress`` turns it off.
+
+It counts each student's checks from collection: ``session.items`` without xdist, the node ids
+a worker collected with it (every worker collects the same items).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+import pytest
+
+INTERVAL = 10.0
+
+
+@dataclass
+class _Student:
+    total: int = 0
+    done: int = 0
+    earned: float = 0.0
+    graded: float = 0.0
+    errors: int = 0
+    first_error: str = ""
+    labs: tuple[str, ...] = ()
+
+
+def _escaped(name: str) -> str:
+    """The form pytest gives a parameter id in node ids (non-ASCII escaped)."""
+    try:
+        from _pytest.compat import ascii_escaped
+
+        return ascii_escaped(name)
+    except Exception:  # pytest internals moved: the plain encoding is what they do
+        return name.encode("unicode_escape").decode("ascii")
+
+
+def target_of_nodeid(nodeid: str, targets: list[str]) -> str | None:
+    """The target a check's node id belongs to: ``test_x[alice]`` -> ``alice`` (also ``[alice-other-params]``)."""
+    if not nodeid.endswith("]") or "[" not in nodeid:
+        return None
+    pid = nodeid[nodeid.index("[", nodeid.rfind("::") + 1) + 1 : -1]
+    best = None
+    for t in targets:
+        for form in {t, _escaped(t)}:
+            if pid == form or pid.startswith(form + "-") or pid.endswith("-" + form) or f"-{form}-" in pid:
+                if best is None or len(form) > len(best[1]):
+                    best = (t, form)
+    return best[0] if best else None
+
+
+class ProgressReporter:
+    def __init__(self, config: pytest.Config):
+        self.config = config
+        self.students: dict[str, _Student] = {}
+        self.finished = 0
+        self.now: dict[str, tuple[str, str]] = {}  # worker -> (lab, target) it reported last
+        self.t0 = time.monotonic()
+        self.last_line = 0.0
+
+    # ------------------------------------------------------------------ totals
+
+    def _targets(self) -> list[str]:
+        from harness.plugin import SESSION_KEY
+
+        try:
+            return self.config.stash[SESSION_KEY].provisioner.targets()
+        except Exception:
+            return []
+
+    def _set_totals(self, per_target: Counter) -> None:
+        if self.students:
+            return
+        self.students = {t: _Student(total=n) for t, n in per_target.items() if n}
+        if self.students:
+            self._write(f"grading {len(self.students)} student{'s' if len(self.students) != 1 else ''}, "
+                        f"{sum(per_target.values())} checks")
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        counts: Counter = Counter()
+        for item in session.items:
+            callspec = getattr(item, "callspec", None)
+            if callspec is not None and "lh_target" in callspec.params:
+                counts[str(callspec.params["lh_target"])] += 1
+        if counts:
+            self._set_totals(counts)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node, ids: list[str]) -> None:
+        targets = self._targets()
+        counts: Counter = Counter()
+        for nodeid in ids:
+            t = target_of_nodeid(nodeid, targets)
+            if t is not None:
+                counts[t] += 1
+        self._set_totals(counts)
+
+    # ------------------------------------------------------------------ results
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        from harness.plugin import RESULT_KEY
+
+        for key, value in report.user_properties:
+            if key != RESULT_KEY:
+                continue
+            r = json.loads(value)
+            s = self.students.get(r["target"])
+            if s is None:
+                continue
+            worker = getattr(getattr(report, "node", None), "gateway", None)
+            self.now[getattr(worker, "id", "main")] = (r["lab"], r["target"])
+            s.done += 1
+            if r["lab"] not in s.labs:
+                s.labs += (r["lab"],)
+            if r["outcome"] in ("PASS", "FAIL"):
+                s.graded += r["points"]
+                s.earned += r["points"] if r["outcome"] == "PASS" else 0.0
+            elif r["outcome"] == "ERROR":
+                s.errors += 1
+                s.first_error = s.first_error or r["message"]
+            if s.done == s.total:
+                self.finished += 1
+                self._write(self._student_line(r["target"], s))
+            elif time.monotonic() - self.last_line >= INTERVAL:
+                self._write(self._status_line())
+
+    def _student_line(self, name: str, s: _Student) -> str:
+        from harness.reporting.csvout import fmt_num
+
+        width = len(str(len(self.students)))
+        head = f"[{self.finished:>{width}}/{len(self.students)} students] {name}: "
+        score = f"{fmt_num(s.earned)}/{fmt_num(s.graded)}"
+        if s.graded:
+            score += f" ({int(100 * s.earned / s.graded)}%)"
+        if s.errors:
+            from harness.reporting.rerun import error_reason
+
+            return head + f"{score}, {s.errors} check{'s' if s.errors != 1 else ''} ERROR, re-run needed: {error_reason(s.first_error)[:200]}"
+        return head + score + f"  [{', '.join(s.labs)}]"
+
+    def _status_line(self) -> str:
+        checks = sum(s.done for s in self.students.values())
+        total = sum(s.total for s in self.students.values())
+        now = ", ".join(f"{lab} for {target}" for lab, target in sorted(set(self.now.values()), key=lambda x: x[1]))
+        return (f"[{self.finished}/{len(self.students)} students done, {checks}/{total} checks, "
+                f"{time.monotonic() - self.t0:.0f}s] grading {now or '...'}")
+
+    def _write(self, line: str) -> None:
+        self.last_line = time.monotonic()
+        tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        if tr is None:
+            return
+        tr.ensure_newline()
+        tr.write_line(line)
