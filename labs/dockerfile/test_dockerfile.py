@@ -1,7 +1,8 @@
-"""Checks of the Dockerfile lab (catalog DK13-DK16). Read-only on docker01 except `docker run --rm`
+"""Checks of the Dockerfile lab (catalog DK13-DK19, A10, C04, C16). Read-only on docker01 except `docker run --rm`
 probes, which leave nothing behind; pages are fetched from the grader's side."""
 
 import json
+from pathlib import Path
 import re
 
 import pytest
@@ -17,7 +18,7 @@ def _image(docker01, name):
 
 
 def _container(docker01, name):
-    res = docker01.run("docker container inspect %s", name)
+    res = docker01.run("docker container inspect %s 2>/dev/null", name)
     assert res.rc == 0, f"container {name} does not exist on docker01"
     return json.loads(res.stdout)[0]
 
@@ -66,9 +67,9 @@ def test_dk13_page_served(docker01, params):
 def test_dk14_copy_keeps_mode_and_wildcards(docker01):
     """dk14-copy: /home/chaoge.py kept mode 755; the wildcard copied chaoge1.txt and chaoge2.txt to /tmp."""
     _image(docker01, "dk14-copy")
-    mode = docker01.run("docker run --rm dk14-copy stat -c %a /home/chaoge.py")
+    mode = docker01.run("docker run --rm --pull never dk14-copy stat -c %a /home/chaoge.py")
     assert mode.rc == 0 and mode.stdout.strip() == "755", f"/home/chaoge.py mode: {mode.stdout.strip() or mode.stderr.strip()}"
-    listing = docker01.run("docker run --rm dk14-copy ls /tmp").stdout.split()
+    listing = docker01.run("docker run --rm --pull never dk14-copy ls /tmp").stdout.split()
     assert {"chaoge1.txt", "chaoge2.txt"} <= set(listing), f"/tmp holds {listing}"
 
 
@@ -78,7 +79,7 @@ def test_dk14_copy_keeps_mode_and_wildcards(docker01):
 def test_dk14_add_extracts_copy_does_not(docker01):
     """dk14-add: ADD extracted app.tar.gz into /opt/app; COPY left /srv/app.tar.gz as an archive."""
     _image(docker01, "dk14-add")
-    res = docker01.run("docker run --rm dk14-add sh -c %s",
+    res = docker01.run("docker run --rm --pull never dk14-add sh -c %s",
                        "cat /opt/app/hello.txt; test -f /srv/app.tar.gz && echo COPIED; test -e /srv/app || echo NOT-EXTRACTED")
     assert "hello from the tarball" in res.stdout, "ADD did not extract app.tar.gz into /opt"
     assert "COPIED" in res.stdout and "NOT-EXTRACTED" in res.stdout, "COPY should keep /srv/app.tar.gz as an archive"
@@ -111,7 +112,7 @@ def test_dk14_foreground_rule(docker01):
 @pytest.mark.hint(zh="docker run 镜像 后面的参数会替换 CMD", en="Arguments after the image name in docker run replace CMD")
 def test_dk14_arguments_replace_cmd(docker01):
     """`docker run --rm centos:7 cat /etc/os-release` runs cat instead of the image's CMD."""
-    res = docker01.run("docker run --rm centos:7 cat /etc/os-release")
+    res = docker01.run("docker run --rm --pull never centos:7 cat /etc/os-release")
     assert res.rc == 0 and re.search(r"^NAME=", res.stdout, re.M), f"exit {res.rc}: {res.stderr.strip()[:200]}"
 
 
@@ -133,7 +134,7 @@ def test_dk15_cmd_image(docker01, params):
                   en="Run as a command, the image prints the caller's IP (answered by the in-lab ipinfo.io stand-in)")
 def test_dk15_cmd_prints_ip(docker01, params):
     """`docker run --rm myip:cmd` exits 0 and prints an IPv4 address."""
-    res = docker01.run("docker run --rm --network %s %s", params.ipinfo_network, params.myip_cmd_tag)
+    res = docker01.run("docker run --rm --pull never --network %s %s", params.ipinfo_network, params.myip_cmd_tag)
     assert res.rc == 0, f"exit {res.rc}: {res.stderr.strip()[:200]}"
     assert re.fullmatch(r"\d{1,3}(\.\d{1,3}){3}\s*", res.stdout), f"printed {res.stdout[:100]!r}"
 
@@ -143,7 +144,7 @@ def test_dk15_cmd_prints_ip(docker01, params):
                   en="With CMD, `docker run myip -I` runs `-I` as the command: executable file not found")
 def test_dk15_cmd_replaced_by_arguments(docker01, params):
     """`docker run --rm myip:cmd -I` fails with exit 127: -I replaced the whole CMD."""
-    res = docker01.run("docker run --rm --network %s %s -I", params.ipinfo_network, params.myip_cmd_tag)
+    res = docker01.run("docker run --rm --pull never --network %s %s -I", params.ipinfo_network, params.myip_cmd_tag)
     assert res.rc == 127 and "executable file not found" in res.stderr, f"exit {res.rc}: {res.stderr.strip()[:300]}"
 
 
@@ -162,7 +163,7 @@ def test_dk15_entrypoint_image(docker01, params):
                   en="With ENTRYPOINT, `docker run myip -I` prints HTTP headers (-I is appended to curl)")
 def test_dk15_arguments_appended(docker01, params):
     """`docker run --rm myip -I` prints an HTTP 200 status line: -I was appended to curl."""
-    res = docker01.run("docker run --rm --network %s %s -I", params.ipinfo_network, params.myip_image)
+    res = docker01.run("docker run --rm --pull never --network %s %s -I", params.ipinfo_network, params.myip_image)
     first = res.stdout.strip().splitlines()[0] if res.stdout.strip() else ""
     assert res.rc == 0 and re.match(r"HTTP/\S+ 200", first), f"exit {res.rc}, first line {first!r}, stderr {res.stderr.strip()[:200]!r}"
 
@@ -245,3 +246,191 @@ def test_dk16_user(docker01, params):
     assert _image(docker01, params.instr_image)["User"] == "chaoge"
     out = docker01.run("docker exec %s whoami", params.instr_container)
     assert out.stdout.strip() == "chaoge", f"whoami printed {out.stdout.strip()!r}"
+
+
+# --------------------------------------------------------------------------- DK17 (docker commit)
+
+
+@pytest.mark.points(1)
+@pytest.mark.hint(zh="docker run --name web01 -d -p 80:80 nginx，然后用 docker exec 修改首页为 <h1>welcome~everyone</h1>",
+                  en="docker run --name web01 -d -p 80:80 nginx, then change its page to <h1>welcome~everyone</h1> with docker exec")
+def test_dk17_web01_edited(docker01, params):
+    """web01 runs nginx with its port published, and serves <h1>welcome~everyone</h1> (fetched from the grader)."""
+    c = _container(docker01, params.web01)
+    assert c["State"]["Running"] and c["Config"]["Image"] in ("nginx", "nginx:latest"), \
+        f"web01 is {c['State']['Status']} from {c['Config']['Image']}"
+    res = http_get(f"http://{docker01.address}:{params.web01_port}/")
+    assert res.status == 200 and res.body.strip() == params.web01_page, f"{res}: {res.body.strip()[:200]!r}"
+
+
+@pytest.mark.points(1)
+@pytest.mark.hint(zh="docker diff web01 显示容器相对镜像的改动：C /usr/share/nginx/html/index.html",
+                  en="docker diff web01 lists the container's changes to its image: C /usr/share/nginx/html/index.html")
+def test_dk17_diff(docker01, params):
+    """docker diff web01 shows the changed index.html."""
+    out = docker01.run("docker diff %s 2>&1", params.web01)
+    assert out.rc == 0, f"docker diff {params.web01}: {out.stderr.strip()[:200]}"
+    assert "C /usr/share/nginx/html/index.html" in out.stdout.splitlines(), out.stdout[:500]
+
+
+@pytest.mark.points(2)
+@pytest.mark.hint(zh="docker commit --author \"chaoge <yc_uuu@163.com>\" --message \"修改首页欢迎页面\" web01 nginx01",
+                  en="docker commit --author \"chaoge <yc_uuu@163.com>\" --message \"修改首页欢迎页面\" web01 nginx01")
+def test_dk17_commit_metadata(docker01, params):
+    """nginx01's Author and Comment are the course's, and docker history shows the comment on top."""
+    img = docker01.run("docker image inspect %s", params.commit_image)
+    assert img.rc == 0, f"image {params.commit_image} does not exist (docker commit web01 nginx01)"
+    data = json.loads(img.stdout)[0]
+    assert data["Author"] == params.commit_author, f"Author is {data['Author']!r}"
+    assert data["Comment"] == params.commit_message, f"Comment is {data['Comment']!r}"
+    top = docker01.run("docker history --format '{{.Comment}}' %s", params.commit_image).stdout.splitlines()
+    assert top and top[0] == params.commit_message, f"history: {top[:2]}"
+
+
+@pytest.mark.points(1)
+@pytest.mark.hint(zh="commit 在 nginx 镜像的层之上只加了一层，并继承了 nginx 的 CMD",
+                  en="commit adds exactly one layer on top of nginx's and inherits nginx's CMD")
+def test_dk17_commit_layering(docker01, params):
+    """nginx01 = nginx's layers plus exactly one, and the CMD nginx -g 'daemon off;' is inherited."""
+    base = json.loads(docker01.run("docker image inspect nginx").stdout)[0]
+    img = docker01.run("docker image inspect %s", params.commit_image)
+    assert img.rc == 0, f"image {params.commit_image} does not exist"
+    data = json.loads(img.stdout)[0]
+    layers, base_layers = data["RootFS"]["Layers"], base["RootFS"]["Layers"]
+    assert layers[:-1] == base_layers and len(layers) == len(base_layers) + 1, \
+        f"{params.commit_image} has {len(layers)} layers, nginx {len(base_layers)}: not one commit on top of nginx"
+    assert data["Config"]["Cmd"] == ["nginx", "-g", "daemon off;"], f"Cmd is {data['Config']['Cmd']}"
+
+
+@pytest.mark.points(2)
+@pytest.mark.hint(zh="用新镜像运行容器 docker run --name nginx01 -d -p 81:80 nginx01，访问 81 端口看到修改后的首页",
+                  en="Run the new image: docker run --name nginx01 -d -p 81:80 nginx01; port 81 shows the changed page")
+def test_dk17_nginx01_served(docker01, params):
+    """A container of nginx01 serves <h1>welcome~everyone</h1> on port 81 (from the grader)."""
+    c = _container(docker01, params.commit_image)
+    assert c["Config"]["Image"] == params.commit_image, f"container nginx01 runs {c['Config']['Image']}"
+    res = http_get(f"http://{docker01.address}:{params.nginx01_port}/")
+    assert res.status == 200 and res.body.strip() == params.web01_page, f"{res}: {res.body.strip()[:200]!r}"
+
+
+# --------------------------------------------------------------------------- DK18 (flask)
+
+
+@pytest.mark.points(2)
+@pytest.mark.hint(zh="Dockerfile：COPY app.py /opt、WORKDIR /opt、EXPOSE 8080、CMD [\"python\",\"app.py\"]，docker build -t chaoge01/my_flask .",
+                  en="Dockerfile: COPY app.py /opt, WORKDIR /opt, EXPOSE 8080, CMD [\"python\",\"app.py\"]; docker build -t chaoge01/my_flask .")
+def test_dk18_flask_image(docker01, params):
+    """chaoge01/my_flask exposes 8080, works in /opt, runs python app.py, and holds the course's app.py with Flask importable."""
+    cfg = _image(docker01, params.flask_image)
+    assert cfg.get("ExposedPorts") == {"8080/tcp": {}}, f"ExposedPorts: {cfg.get('ExposedPorts')}"
+    assert cfg["WorkingDir"] == "/opt" and cfg["Cmd"] == ["python", "app.py"], f"WorkingDir {cfg['WorkingDir']}, Cmd {cfg['Cmd']}"
+    app = docker01.run("docker run --rm --pull never %s cat /opt/app.py", params.flask_image)
+    expected = (Path(__file__).parent / "files" / "dk18" / "app.py").read_text()
+    assert app.rc == 0 and app.stdout == expected, f"/opt/app.py differs from the course's: {app.stdout[:200]!r}"
+    flask = docker01.run("docker run --rm --pull never %s python -c 'import flask'", params.flask_image)
+    assert flask.rc == 0, f"import flask failed: {flask.stderr.strip()[-200:]}"
+
+
+@pytest.mark.points(1)
+@pytest.mark.hint(zh="docker run --name flask01 -d -p 85:8080 chaoge01/my_flask：宿主机 85 映射到容器 8080",
+                  en="docker run --name flask01 -d -p 85:8080 chaoge01/my_flask maps host port 85 to the container's 8080")
+def test_dk18_flask01_published(docker01, params):
+    """flask01 runs chaoge01/my_flask with 0.0.0.0:85->8080/tcp."""
+    c = _container(docker01, params.flask_container)
+    assert c["State"]["Running"], f"flask01 is {c['State']['Status']}"
+    assert c["Config"]["Image"] == params.flask_image, f"flask01 runs {c['Config']['Image']}"
+    bindings = (c["HostConfig"].get("PortBindings") or {}).get("8080/tcp") or []
+    assert any(b.get("HostPort") == str(params.flask_port) for b in bindings), \
+        f"8080/tcp is not published on {params.flask_port}: {c['HostConfig'].get('PortBindings')}"
+
+
+@pytest.mark.points(4)
+@pytest.mark.hint(zh="浏览器访问 http://docker01:85/ 应显示 hello docker,i am chaoge.（app.py 监听 8080，端口映射要对应）",
+                  en="http://docker01:85/ must show hello docker,i am chaoge. (app.py listens on 8080: map 85 to 8080)")
+def test_dk18_page_served(docker01, params):
+    """http://docker01:85/ (fetched from the grader) answers exactly `hello docker,i am chaoge.`."""
+    res = http_get(f"http://{docker01.address}:{params.flask_port}/")
+    assert res.status == 200 and res.body == params.flask_page, f"{res}: {res.body[:200]!r}"
+
+
+@pytest.mark.points(1)
+@pytest.mark.hint(zh="docker logs flask01 可以看到 Flask 的启动信息 Running on http://...:8080",
+                  en="docker logs flask01 shows Flask's start-up line Running on http://...:8080")
+def test_dk18_logs(docker01, params):
+    """docker logs flask01 shows Flask running on port 8080."""
+    logs = docker01.run("docker logs %s 2>&1", params.flask_container)
+    text = logs.stdout + logs.stderr
+    assert re.search(r"Running on http://\S+:8080", text), f"no `Running on http://...:8080` in: {text[-400:]!r}"
+
+
+# --------------------------------------------------------------------------- DK19, A10, C16, C04
+
+
+@pytest.mark.points(2)
+@pytest.mark.hint(zh="docker2 目录下的 dockerfile：WORKDIR /testdir、RUN touch tmpfile1、COPY tmpfile2、ADD test.tar.gz（自动解压）",
+                  en="The dockerfile in docker2/: WORKDIR /testdir, RUN touch tmpfile1, COPY tmpfile2, ADD test.tar.gz (extracted)")
+def test_dk19_my_imge(docker01, params):
+    """my-imge: Author steven, WorkingDir /testdir holding tmpfile1, tmpfile2 and the extracted test.tar.gz."""
+    cfg_all = docker01.run("docker image inspect %s", params.s4_image)
+    assert cfg_all.rc == 0, f"image {params.s4_image} does not exist"
+    data = json.loads(cfg_all.stdout)[0]
+    assert data["Author"] == "steven" and data["Config"]["WorkingDir"] == "/testdir", \
+        f"Author {data['Author']!r}, WorkingDir {data['Config']['WorkingDir']!r}"
+    listing = docker01.run("docker run --rm --pull never %s ls -A /testdir", params.s4_image).stdout.split()
+    want = {"tmpfile1", "tmpfile2", "testfile_a", "testdir_b"}
+    assert want <= set(listing) and "test.tar.gz" not in listing, f"/testdir holds {listing}"
+
+
+@pytest.mark.points(2)
+@pytest.mark.hint(zh="多个 CMD 只有最后一个生效；ENV MYPATH /usr/local 配合 WORKDIR $MYPATH 设置默认目录；MAINTAINER 写入作者",
+                  en="Of several CMDs only the last counts; ENV MYPATH /usr/local with WORKDIR $MYPATH sets the working directory; MAINTAINER sets the author")
+def test_a10_mycentos(docker01, params):
+    """mycentos:v1: Author cool, MYPATH=/usr/local, WorkingDir /usr/local, EXPOSE 80, CMD /bin/bash (the last); pwd prints /usr/local."""
+    res = docker01.run("docker image inspect %s", params.a10_image)
+    assert res.rc == 0, f"image {params.a10_image} does not exist"
+    data = json.loads(res.stdout)[0]
+    cfg = data["Config"]
+    assert data["Author"] == "cool", f"Author {data['Author']!r}"
+    assert "MYPATH=/usr/local" in (cfg["Env"] or []) and cfg["WorkingDir"] == "/usr/local", f"Env {cfg['Env']}, WorkingDir {cfg['WorkingDir']}"
+    assert cfg.get("ExposedPorts") == {"80/tcp": {}}, f"ExposedPorts {cfg.get('ExposedPorts')}"
+    assert cfg["Cmd"] == ["/bin/sh", "-c", "/bin/bash"], f"Cmd {cfg['Cmd']} (only the last CMD counts)"
+    pwd = docker01.run("docker run --rm --pull never %s pwd", params.a10_image)
+    assert pwd.stdout.strip() == "/usr/local", f"pwd printed {pwd.stdout.strip()!r}"
+
+
+@pytest.mark.points(2)
+@pytest.mark.hint(zh="ADD hom* 通配、ADD 相对路径落在 WORKDIR 下、ENV 两种写法、EXPOSE 多端口和 udp、只有最后一个 ENTRYPOINT 生效且参数追加在后面",
+                  en="ADD hom* wildcards, relative ADD lands under WORKDIR, both ENV forms, EXPOSE several ports and udp, only the last ENTRYPOINT counts and arguments are appended")
+def test_c16_instruction_formats(docker01, params):
+    """c16: MAINTAINER, ADD hom*, WORKDIR-relative ADD, RUN in WORKDIR, both ENV forms, EXPOSE tcp/udp, last ENTRYPOINT + CMD."""
+    res = docker01.run("docker image inspect %s", params.c16_image)
+    assert res.rc == 0, f"image {params.c16_image} does not exist"
+    data = json.loads(res.stdout)[0]
+    cfg = data["Config"]
+    assert data["Author"] == "Yongxin Li <inspur_lyx@hotmail.com>", f"Author {data['Author']!r}"
+    assert {"myName=John", "myCat=fluffy"} <= set(cfg["Env"] or []), f"Env {cfg['Env']}"
+    assert set(cfg.get("ExposedPorts") or {}) == {"80/tcp", "443/tcp", "11211/tcp", "11211/udp"}, cfg.get("ExposedPorts")
+    assert cfg["WorkingDir"] == "/w" and cfg["Entrypoint"] == ["echo", "hello"], f"WorkingDir {cfg['WorkingDir']}, Entrypoint {cfg['Entrypoint']}"
+    files = docker01.run("docker run --rm --pull never --entrypoint sh %s -c %s", params.c16_image,
+                         "ls /mydir; cat /pwd; ls /w/relativeDir").stdout.split()
+    assert files == ["home.txt", "homer.txt", "/w", "test"], f"/mydir, /pwd, /w/relativeDir: {files}"
+    run = docker01.run("docker run --rm --pull never %s", params.c16_image).stdout.strip()
+    arg = docker01.run("docker run --rm --pull never %s docker", params.c16_image).stdout.strip()
+    assert (run, arg) == ("hello world", "hello docker"), f"docker run printed {run!r}, with an argument {arg!r}"
+
+
+@pytest.mark.points(1)
+@pytest.mark.hint(zh="只有改变文件系统的指令（COPY、RUN）才产生新的层；CMD 只增加一条 0B 的历史记录",
+                  en="Only instructions that change the filesystem (COPY, RUN) add layers; CMD only adds a 0 B history entry")
+def test_c04_layers(docker01, params):
+    """c04-layers has busybox's layers plus two (COPY, RUN) and three more history rows (COPY, RUN, CMD)."""
+    res = docker01.run("docker image inspect %s", params.c04_image)
+    assert res.rc == 0, f"image {params.c04_image} does not exist"
+    img = json.loads(res.stdout)[0]
+    base = json.loads(docker01.run("docker image inspect busybox").stdout)[0]
+    assert len(img["RootFS"]["Layers"]) == len(base["RootFS"]["Layers"]) + 2, \
+        f"{len(img['RootFS']['Layers'])} layers, busybox has {len(base['RootFS']['Layers'])}"
+    rows = len(docker01.run("docker history -q %s", params.c04_image).stdout.split())
+    base_rows = len(docker01.run("docker history -q busybox").stdout.split())
+    assert rows == base_rows + 3, f"{rows} history rows, busybox has {base_rows}"
+    assert docker01.run("docker run --rm --pull never %s", params.c04_image).rc == 0

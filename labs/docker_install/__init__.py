@@ -1,0 +1,39 @@
+"""Docker installation lab (catalog DK02-DK05, A01, B01, C01, C03, C04): the daemon, daemon.json, sysctl, storage."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.host import Role
+from harness.lab import HostSpec, Lab
+
+
+@dataclass(frozen=True)
+class Params:
+    """The course's values (docker.md DK02-DK05 and Appendix E; others.md A01, B12, C01)."""
+
+    # DK03 (the catalog's reading; A01, B12 and C06 name other mirrors): comma-separated
+    registry_mirrors: str = "https://reg-mirror.qiniu.com"
+    # DK24's second daemon.json: "insecure-registries": ["10.0.1.70:5000"], i.e. docker01's own
+    # address and port 5000. Empty = docker01's address on the lab network.
+    insecure_registry: str = ""
+    registry_port: int = 5000
+    sysctl_file: str = "/etc/sysctl.conf"
+    daemon_json: str = "/etc/docker/daemon.json"
+    data_root: str = "/var/lib/docker"
+    storage_driver: str = "overlay2"
+    nginx_port: int = 80  # DK05 / C01: docker run -d -p 80:80 nginx
+    page: str = "docker nginx test"  # C01: echo 'docker nginx test' > index.html
+
+
+from labs.docker_install.solution import MISTAKES, solution  # noqa: E402
+
+LAB = Lab(
+    name="docker_install",
+    title="Install Docker: daemon up, sysctl forwarding, daemon.json mirrors and insecure registries, storage driver",
+    topology=(HostSpec("docker01", Role.DOCKER_HOST),),
+    params=Params,
+    package_dir=Path(__file__).parent,
+    solution=solution,
+    mistakes=MISTAKES,
+    images=('hello-world:latest', 'nginx:latest'),  # the course's images, served by stand-ins (images/standins/map.txt)
+)

@@ -1,0 +1,8 @@
+#coding:utf8
+from flask import Flask
+app=Flask(__name__)
+@app.route('/')
+def hello():
+    return "hello docker,i am chaoge."
+if __name__=="__main__":
+    app.run(host='0.0.0.0',port=8080)
