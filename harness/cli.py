@@ -49,11 +49,23 @@ def _common(ns: argparse.Namespace, only: set[str] | None = None) -> list[str]:
 
 
 def cmd_validate(ns: argparse.Namespace) -> int:
+    if ns.image:  # nested host VMs booted from a host image (the libvirt provisioner)
+        from harness.hostimage import cli_validate_image
+
+        return cli_validate_image(ns.image, ns.hypervisor, _common(ns))
+    if ns.hypervisor:
+        raise UsageError("--hypervisor needs --image (host VMs run on hypervisors; container hosts run here)")
     from harness.provisioners.container import docker_client
 
     docker_client()  # one clear line when dockerd is down
     rc = _pytest(_common(ns) + ["--mode=validate", "--provisioner=container"])
     return 0 if rc == 0 else 1
+
+
+def cmd_image(ns: argparse.Namespace) -> int:
+    from harness.hostimage import cli_image_build
+
+    return cli_image_build(ns.rest)
 
 
 def cmd_grade(ns: argparse.Namespace) -> int:
@@ -140,7 +152,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("validate", help="provision hosts, run every lab's reference solution and its checks")
     run_opts(v)
+    v.add_argument("--image", metavar="IMAGE",
+                   help="boot the hosts as VMs from this host image (a directory made by `labctl image build`, "
+                        "its disk.qcow2, or 'latest') instead of containers")
+    v.add_argument("--hypervisor", action="append", metavar="URI",
+                   help="with --image: a libvirt URI to run host VMs on, repeatable (default qemu:///system)")
     v.set_defaults(func=cmd_validate)
+    im = sub.add_parser("image", help="host images for nested KVM hosts: `labctl image build [--omit PKG] [--force]`",
+                        add_help=False)
+    im.add_argument("action", choices=("build",), help="build: the Debian 12 host image, offline, cached by recipe")
+    im.add_argument("rest", nargs=argparse.REMAINDER)
+    im.set_defaults(func=cmd_image)
     g = sub.add_parser(
         "grade", help="grade the targets of an inventory (students' machines)",
         description="Grade every student of an inventory over SSH: checks only, nothing on their hosts changes. "

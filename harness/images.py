@@ -18,10 +18,6 @@ KVM_HOST_IMAGE = "labharness/kvm-host:latest"
 DOCKER_HOST_IMAGE = "labharness/docker-host:latest"
 
 
-def standins_tar() -> Path:
-    return cache_dir() / "standins.tar"
-
-
 def ssh_key() -> Path:
     """The private key of the harness, trusted by root on every host container it makes."""
     return cache_dir() / "ssh" / "id_ed25519"

@@ -1,4 +1,5 @@
-"""Remove what runs left behind: containers, volumes and networks labelled with a run id.
+"""Remove what runs left behind: containers, volumes and networks labelled with a run id, and the
+libvirt provisioner's host VMs, overlays and networks (``<metadata>`` and ``lh_<run id>_`` names).
 
 ``labctl reap`` removes leftovers of dead runs (no process holds their lock); with
 ``--run-id`` it removes that run's, alive or not. A run also reaps dead runs when it starts.
@@ -26,12 +27,32 @@ def leftover_runs(client: docker.DockerClient) -> set[str]:
     return runs
 
 
-def reap(run_id: str | None = None, dry_run: bool = False, client: docker.DockerClient | None = None) -> list[str]:
-    """Remove (or with ``dry_run`` list) leftovers; returns one line per object."""
+def reap(run_id: str | None = None, dry_run: bool = False, client: docker.DockerClient | None = None,
+         hypervisors: list[str] | None = None) -> list[str]:
+    """Remove (or with ``dry_run`` list) leftovers; returns one line per object.
+
+    Docker objects on this machine, then the libvirt provisioner's host VMs, overlays and
+    networks on ``hypervisors`` (default: ``$LABHARNESS_HYPERVISORS`` or qemu:///system; a
+    hypervisor that does not answer is skipped).
+    """
     client = client or docker.from_env(timeout=60)
     lines = []
     runs = [run_id] if run_id else sorted(r for r in leftover_runs(client) if not run_is_alive(r))
     for rid in runs:
         for what in remove_labelled(client, {LABEL_RUN: rid}, dry_run=dry_run):
             lines.append(f"run {rid}: {what}")
+    lines += reap_libvirt(hypervisors, run_id=run_id, dry_run=dry_run)
     return lines
+
+
+def reap_libvirt(hypervisors: list[str] | None = None, run_id: str | None = None, dry_run: bool = False) -> list[str]:
+    """The libvirt half: L1 host domains (by their ``<metadata>``), their overlays and networks."""
+    from harness.provisioners import libvirt as lv
+
+    try:
+        return lv.reap(hypervisors, run_id=run_id, dry_run=dry_run)
+    except Exception as exc:  # reaping must never break a run
+        import logging
+
+        logging.getLogger(__name__).warning("reaping libvirt leftovers failed: %s", exc)
+        return []

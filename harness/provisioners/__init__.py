@@ -1,8 +1,8 @@
 """Provisioners make a lab's topology real and hand back one ``Host`` per topology host.
 
 ``container`` (default): Docker containers on this machine. ``static``: machines that
-already exist, named by an inventory (students' hosts). ``libvirt``: nested host VMs (not
-built yet). Checks never know which one made their hosts.
+already exist, named by an inventory (students' hosts). ``libvirt``: nested host VMs booted
+from a host image (``labctl image build``) on one or more libvirt URIs. Checks never know which one made their hosts.
 """
 
 from __future__ import annotations
@@ -23,5 +23,7 @@ def get_provisioner(name: str, **kwargs) -> Provisioner:
 
         return StaticProvisioner(**kwargs)
     if name == "libvirt":
-        raise UsageError("provisioner 'libvirt' (nested host VMs) is not available yet; use 'container' or 'static'")
+        from harness.provisioners.libvirt import LibvirtProvisioner
+
+        return LibvirtProvisioner(**kwargs)
     raise UsageError(f"unknown provisioner {name!r} (choose from: {', '.join(NAMES)})")

@@ -59,6 +59,9 @@ def test_ctrl_c_during_provisioning_leaves_nothing(tmp_path):
 @pytest.mark.parametrize("argv, message", [
     (["validate", "--labs", "nosuchlab"], "unknown lab 'nosuchlab'"),
     (["grade", "--inventory", "/nonexistent/class.yaml"], "cannot read the inventory"),
+    (["validate", "--image", "/nonexistent/host-image"], "host image /nonexistent/host-image: no such file or directory"),
+    (["validate", "--hypervisor", "qemu:///system"], "--hypervisor needs --image"),
+    (["image", "build", "--omit", "nosuchpkg"], "--omit nosuchpkg: not in images/hostimage/packages.txt"),
 ])
 def test_bad_input_one_clear_line(argv, message):
     res = subprocess.run([sys.executable, "-m", "harness.cli", *argv], cwd=REPO, capture_output=True, text=True, timeout=60)
