@@ -12,18 +12,7 @@ import pytest
 from harness.probes import http_get
 from harness.errors import WaitTimeout
 from harness.wait import wait_until
-
-
-def _container(docker01, name):
-    res = docker01.run("docker container inspect %s 2>/dev/null", name)
-    assert res.rc == 0, f"container {name} does not exist on docker01"
-    return json.loads(res.stdout)[0]
-
-
-def _image(docker01, name):
-    res = docker01.run("docker image inspect %s", name)
-    assert res.rc == 0, f"image {name} does not exist on docker01"
-    return json.loads(res.stdout)[0]
+from labs.docker_common import container as _container, image as _image
 
 
 def _containers_of(docker01, image):

@@ -9,10 +9,21 @@ from __future__ import annotations
 
 import json
 
+from pathlib import Path
+
 from harness.lab import LabEnv, Mistake, Solution
 
 solution = Solution()
 MERGE = "/usr/local/bin/merge-daemon-json"
+MERGE_SCRIPT = Path(__file__).parent / "files" / "merge-daemon-json.py"
+
+
+def merge_daemon_json(h, daemon_json: str, keys: dict) -> None:
+    """Merge ``keys`` into the host's daemon.json, keeping the keys already there (as a student edits
+    it by hand: DK03's mirrors, DK24's insecure registries and DK33's bridge live in one file).
+    Shared by every lab that edits daemon.json."""
+    h.put_file(MERGE, MERGE_SCRIPT.read_bytes(), 0o755)
+    h.check("%s %s %s", MERGE, daemon_json, json.dumps(keys))
 
 
 def insecure_registry(params, docker01) -> str:
@@ -44,9 +55,7 @@ def dk02_daemon(env: LabEnv) -> None:
 @solution.step("DK03 + DK24: registry-mirrors and insecure-registries in /etc/docker/daemon.json, restart docker")
 def dk03_daemon_json(env: LabEnv) -> None:
     p, h = env.params, env["docker01"]
-    h.put_file(MERGE, (env.files / "merge-daemon-json.py").read_bytes(), 0o755)
-    keys = {"registry-mirrors": mirrors(p), "insecure-registries": [insecure_registry(p, h)]}
-    h.check("%s %s %s", MERGE, p.daemon_json, json.dumps(keys))
+    merge_daemon_json(h, p.daemon_json, {"registry-mirrors": mirrors(p), "insecure-registries": [insecure_registry(p, h)]})
     _restart_docker(h)
 
 

@@ -8,19 +8,12 @@ import re
 import pytest
 
 from harness.probes import http_get
+from labs.docker_common import container as _container, image as _inspect_image
 
 
 def _image(docker01, name):
     """The image's config, or a FAIL saying it was never built."""
-    res = docker01.run("docker image inspect %s", name)
-    assert res.rc == 0, f"image {name} does not exist on docker01 (was it built with `docker build -t {name}`?)"
-    return json.loads(res.stdout)[0]["Config"]
-
-
-def _container(docker01, name):
-    res = docker01.run("docker container inspect %s 2>/dev/null", name)
-    assert res.rc == 0, f"container {name} does not exist on docker01"
-    return json.loads(res.stdout)[0]
+    return _inspect_image(docker01, name, f"was it built with `docker build -t {name}`?")["Config"]
 
 
 # --------------------------------------------------------------------------- DK13

@@ -6,7 +6,6 @@ the disk at the PCI slot libvirt gave it, the NIC by its MAC, online CPUs, MemTo
 
 import json
 import posixpath
-import xml.etree.ElementTree as ET
 
 import pytest
 

@@ -5,12 +5,7 @@
 import json
 
 import pytest
-
-
-def _image(docker01, name):
-    res = docker01.run("docker image inspect %s", name)
-    assert res.rc == 0, f"image {name} does not exist on docker01"
-    return json.loads(res.stdout)[0]
+from labs.docker_common import image as _image
 
 
 def _file_mode_size(docker01, path):

@@ -3,26 +3,14 @@
 Read-only on docker01: `docker inspect`/`stats`/`top`/`diff`, `docker exec ... cat` of cgroup and
 /proc files, `nsenter` and `readlink /proc/PID/ns/*` on the host, files under overlay2."""
 
-import json
 import re
 
 import pytest
 
+from labs.docker_common import running as _running
 from labs.limits.solution import cpuset
 
 MIB = 1024 * 1024
-
-
-def _container(docker01, name):
-    res = docker01.run("docker container inspect %s 2>/dev/null", name)
-    assert res.rc == 0, f"container {name} does not exist on docker01"
-    return json.loads(res.stdout)[0]
-
-
-def _running(docker01, name):
-    c = _container(docker01, name)
-    assert c["State"]["Running"], f"{name} is {c['State']['Status']}"
-    return c
 
 
 def _cat(docker01, name, path):

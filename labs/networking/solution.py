@@ -7,13 +7,11 @@ the hosts); `systemctl stop/restart docker` is `labharness-dockerd stop/start/re
 
 from __future__ import annotations
 
-import json
-
 from harness.lab import LabEnv, Mistake, Solution
 from harness.wait import wait_until
+from labs.docker_install.solution import merge_daemon_json
 
 solution = Solution()
-MERGE = "/usr/local/bin/merge-daemon-json"
 
 
 @solution.step("DK28: netbase on the default bridge; netcont (--net=container:netbase), nethost (--net=host), netnone (--net=none)")
@@ -106,8 +104,7 @@ def dk33(env: LabEnv) -> None:
     h.check("ip link set dev docker0 down && ip link delete docker0")  # brctl delbr docker0
     h.check("ip link add %s type bridge && ip addr add %s dev %s && ip link set dev %s up",  # brctl addbr
             p.custom_bridge, p.custom_cidr, p.custom_bridge, p.custom_bridge)
-    h.put_file(MERGE, (env.files / "merge-daemon-json.py").read_bytes(), 0o755)
-    h.check("%s %s %s", MERGE, p.daemon_json, json.dumps({"bridge": p.custom_bridge}))
+    merge_daemon_json(h, p.daemon_json, {"bridge": p.custom_bridge})
     h.check("labharness-dockerd start", timeout=120)
     # dockerd 20.10 restores the old default network once and leaves docker0 behind (the
     # course's 19.03 did not): delete it again, as `ifconfig docker0` in the notes expects none.

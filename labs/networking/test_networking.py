@@ -11,18 +11,7 @@ import re
 import pytest
 
 from harness.probes import http_get
-
-
-def _container(host, name):
-    res = host.run("docker container inspect %s 2>/dev/null", name)
-    assert res.rc == 0, f"container {name} does not exist on {host.name}"
-    return json.loads(res.stdout)[0]
-
-
-def _running(host, name):
-    c = _container(host, name)
-    assert c["State"]["Running"], f"{name} is {c['State']['Status']}"
-    return c
+from labs.docker_common import running as _running
 
 
 def _ip(c, network=None):

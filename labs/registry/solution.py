@@ -9,9 +9,9 @@ import json
 
 from harness.lab import LabEnv, Mistake, Solution
 from harness.wait import wait_until
+from labs.docker_install.solution import merge_daemon_json
 
 solution = Solution()
-MERGE = "/usr/local/bin/merge-daemon-json"
 
 
 def registry_addr(params, docker01) -> str:
@@ -30,11 +30,6 @@ def _registry_up(env: LabEnv) -> None:
     p, h = env.params, env["docker01"]
     wait_until(lambda: h.run("curl -sf http://127.0.0.1:%s/v2/", str(p.port)).rc == 0, timeout=60,
                what="the registry answering on /v2/")
-
-
-def _merge(h, env: LabEnv, keys: dict) -> None:
-    h.put_file(MERGE, (env.files / "merge-daemon-json.py").read_bytes(), 0o755)
-    h.check("%s %s %s", MERGE, env.params.daemon_json, json.dumps(keys))
 
 
 def _run_registry(env: LabEnv, volume: str) -> None:
@@ -59,7 +54,7 @@ def c06_localhost(env: LabEnv) -> None:
 @solution.step("DK24: insecure-registries (next to registry-mirrors) in daemon.json, restart docker")
 def dk24_insecure(env: LabEnv) -> None:
     p, h = env.params, env["docker01"]
-    _merge(h, env, {"registry-mirrors": mirrors(p), "insecure-registries": [registry_addr(p, h)]})
+    merge_daemon_json(h, p.daemon_json, {"registry-mirrors": mirrors(p), "insecure-registries": [registry_addr(p, h)]})
     _restart_docker(h)
     _registry_up(env)  # --restart=always brings cc_registry back
 
@@ -84,7 +79,7 @@ def dk24_pull(env: LabEnv) -> None:
 def dk24_client(env: LabEnv) -> None:
     p, c = env.params, env["client01"]
     addr = registry_addr(p, env["docker01"])
-    _merge(c, env, {"insecure-registries": [addr]})
+    merge_daemon_json(c, p.daemon_json, {"insecure-registries": [addr]})
     _restart_docker(c)
     c.check("docker pull %s/%s", addr, p.repo, timeout=300)
 

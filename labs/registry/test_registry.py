@@ -9,6 +9,7 @@ import pytest
 
 from harness.probes import http_get
 from labs.registry.solution import mirrors, registry_addr
+from labs.docker_common import image as _image
 
 
 def _json_get(url):
@@ -36,12 +37,6 @@ def _insecure_loaded(host, registry):
     index = _info(host)["RegistryConfig"].get("IndexConfigs") or {}
     assert registry in index and index[registry].get("Secure") is False, \
         f"dockerd on {host.name} does not treat {registry} as insecure (restart docker): {sorted(index)}"
-
-
-def _image(host, ref):
-    res = host.run("docker image inspect %s", ref)
-    assert res.rc == 0, f"image {ref} does not exist on {host.name}"
-    return json.loads(res.stdout)[0]
 
 
 def _manifest_digest(docker01, registry, repo, tag):

@@ -10,12 +10,7 @@ import pytest
 
 from harness.probes import http_get
 from labs.volumes.solution import clients
-
-
-def _container(docker01, name):
-    res = docker01.run("docker container inspect %s 2>/dev/null", name)
-    assert res.rc == 0, f"container {name} does not exist on docker01"
-    return json.loads(res.stdout)[0]
+from labs.docker_common import container as _container
 
 
 def _mount(c, destination):

@@ -6,7 +6,6 @@ import pytest
 
 from harness.backends import TimedLocalBackend
 from harness.errors import CommandTimeout, UsageError, WaitTimeout
-from harness.lab import Lab
 from harness.model import CheckResult, Hint, LabResult, Outcome, RunResult
 from harness.runs import RunLock, run_is_alive, valid_run_id
 from harness.wait import wait_until
