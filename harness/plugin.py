@@ -19,6 +19,7 @@ import datetime as dt
 import importlib
 import json
 import logging
+import re
 import time
 from pathlib import Path
 from types import ModuleType
@@ -489,10 +490,16 @@ def _check_result(item: pytest.Item, report: pytest.TestReport, call: pytest.Cal
 
 
 def _assertion_message(call: pytest.CallInfo) -> str:
-    """The assertion's own message and pytest's explanation, without the traceback."""
-    text = call.excinfo.exconly() if call.excinfo else ""
-    text = text.removeprefix("AssertionError: ").removeprefix("AssertionError")
-    return text.strip()[-2000:]
+    """The check's own message, never pytest's introspection of it.
+
+    pytest rewrites ``assert cond, msg`` so that the exception reads ``msg\nassert ...\n+ where
+    ... = CommandResult(...)``: useful to us, noise (and internals) to a student. A bare
+    ``assert`` with no message keeps its first line only.
+    """
+    exc = call.excinfo.value if call.excinfo else None
+    text = str(exc) if exc is not None else ""
+    own = re.split(r"\n\s*assert ", "\n" + text, maxsplit=1)[0].strip() if not text.startswith("assert ") else ""
+    return (own or text.splitlines()[0] if text else "assertion failed").strip()[-2000:]
 
 
 def _allure_annotate(result: CheckResult) -> None:

@@ -8,27 +8,14 @@ page into the guest's web server, which a browser on another machine then shows.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from harness.host import Host
 from harness.lab import LabEnv, Mistake, Solution
 from harness.wait import wait_until
-from labs.vm_basics.common import (agent, data_path, default_gateway, guest_address, shutdown, virt_install,
+from labs.common.kvm import (agent, iface_bridge, data_path, default_gateway, guest_address, shutdown, virt_install,
                                    wait_agent)
 
 solution = Solution()
-IFACE_BRIDGE = Path(__file__).parent / "files" / "iface-bridge.sh"
-
-
-def iface_bridge(h: Host, nic: str, bridge: str) -> None:
-    """`virsh iface-bridge NIC BRIDGE`, or its iproute2 equivalent where libvirt has no netcf."""
-    res = h.run("virsh iface-bridge %s %s", nic, bridge, timeout=120)
-    if res.rc == 0:
-        return
-    if "not supported" not in res.stderr:
-        raise RuntimeError(f"virsh iface-bridge {nic} {bridge}: {res.stderr.strip()}")
-    h.put_file("/usr/local/sbin/iface-bridge", IFACE_BRIDGE.read_bytes(), 0o755)
-    h.check("/usr/local/sbin/iface-bridge %s %s", nic, bridge)
 
 
 def guest_kernel_args(env: LabEnv, ip: str | None) -> str:

@@ -9,7 +9,7 @@ it is the last usable address of kvm01's subnet (see README.md).
 import pytest
 
 from harness import evidence
-from labs.vm_basics.common import default_gateway, domain, guest, guest_address, guest_run, xml
+from labs.common.kvm import default_gateway, domain, guest, guest_address, guest_run, xml
 
 
 def _links(kvm01):

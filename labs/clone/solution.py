@@ -9,7 +9,7 @@ two configurations with vimdiff.
 from __future__ import annotations
 
 from harness.lab import LabEnv, Mistake, Solution
-from labs.vm_basics.common import data_path, shutdown, virt_install, wait_agent
+from labs.common.kvm import data_path, shutdown, virt_install, wait_agent
 
 solution = Solution()
 

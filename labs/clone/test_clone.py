@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from harness import evidence
-from labs.vm_basics.common import domain, xml
+from labs.common.kvm import domain, xml
 
 
 def _path(params, name):

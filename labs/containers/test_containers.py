@@ -12,7 +12,7 @@ import pytest
 from harness.probes import http_get
 from harness.errors import WaitTimeout
 from harness.wait import wait_until
-from labs.docker_common import container as _container, image as _image
+from labs.common.docker import container as _container, image as _image
 
 
 def _containers_of(docker01, image):

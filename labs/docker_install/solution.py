@@ -9,21 +9,11 @@ from __future__ import annotations
 
 import json
 
-from pathlib import Path
 
 from harness.lab import LabEnv, Mistake, Solution
+from labs.common.docker import merge_daemon_json
 
 solution = Solution()
-MERGE = "/usr/local/bin/merge-daemon-json"
-MERGE_SCRIPT = Path(__file__).parent / "files" / "merge-daemon-json.py"
-
-
-def merge_daemon_json(h, daemon_json: str, keys: dict) -> None:
-    """Merge ``keys`` into the host's daemon.json, keeping the keys already there (as a student edits
-    it by hand: DK03's mirrors, DK24's insecure registries and DK33's bridge live in one file).
-    Shared by every lab that edits daemon.json."""
-    h.put_file(MERGE, MERGE_SCRIPT.read_bytes(), 0o755)
-    h.check("%s %s %s", MERGE, daemon_json, json.dumps(keys))
 
 
 def insecure_registry(params, docker01) -> str:

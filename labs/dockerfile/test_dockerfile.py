@@ -8,7 +8,7 @@ import re
 import pytest
 
 from harness.probes import http_get
-from labs.docker_common import container as _container, image as _inspect_image
+from labs.common.docker import container as _container, image as _inspect_image
 
 
 def _image(docker01, name):

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from harness.lab import LabEnv, Mistake, Solution
 from harness.wait import wait_until
-from labs.bridging.solution import iface_bridge
-from labs.vm_basics.common import (data_path, default_gateway, domain, guest_address, guest_sh, shutdown, virt_install,
+from labs.common.kvm import iface_bridge
+from labs.common.kvm import (data_path, default_gateway, domain, guest_address, guest_sh, shutdown, virt_install,
                                    wait_agent, wait_guest)
 
 solution = Solution()

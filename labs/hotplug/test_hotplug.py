@@ -11,7 +11,7 @@ import pytest
 
 from harness import evidence
 from harness.probes import http_get
-from labs.vm_basics.common import disk, domain, guest, guest_address, guest_run, xml
+from labs.common.kvm import disk, domain, guest, guest_address, guest_run, xml
 
 
 def _pci(el):

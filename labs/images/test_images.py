@@ -5,7 +5,7 @@
 import json
 
 import pytest
-from labs.docker_common import image as _image
+from labs.common.docker import image as _image
 
 
 def _file_mode_size(docker01, path):

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from labs.docker_common import running as _running
+from labs.common.docker import running as _running
 from labs.limits.solution import cpuset
 
 MIB = 1024 * 1024

@@ -11,7 +11,7 @@ import re
 import pytest
 
 from harness.probes import http_get
-from labs.docker_common import running as _running
+from labs.common.docker import running as _running
 
 
 def _ip(c, network=None):

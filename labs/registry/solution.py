@@ -9,7 +9,7 @@ import json
 
 from harness.lab import LabEnv, Mistake, Solution
 from harness.wait import wait_until
-from labs.docker_install.solution import merge_daemon_json
+from labs.common.docker import merge_daemon_json
 
 solution = Solution()
 

@@ -9,7 +9,7 @@ import pytest
 
 from harness.probes import http_get
 from labs.registry.solution import mirrors, registry_addr
-from labs.docker_common import image as _image
+from labs.common.docker import image as _image
 
 
 def _json_get(url):

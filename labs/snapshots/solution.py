@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from harness.lab import LabEnv, Mistake, Solution
-from labs.vm_basics.common import data_path, guest_sh, virt_install, wait_agent
+from labs.common.kvm import data_path, guest_sh, virt_install, wait_agent
 
 solution = Solution()
 

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from labs.vm_basics.common import domain, guest, guest_run, xml
+from labs.common.kvm import domain, guest, guest_run, xml
 
 
 def _reverted(kvm01, params):

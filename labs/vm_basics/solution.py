@@ -9,7 +9,7 @@ that is where KVM-04's `grubby --args="console=ttyS0,115200n8"` goes (see README
 from __future__ import annotations
 
 from harness.lab import LabEnv, Mistake, Solution
-from labs.vm_basics.common import data_path, domstate, shutdown, virt_install, wait_agent, wait_guest, wait_state
+from labs.common.kvm import data_path, domstate, shutdown, virt_install, wait_agent, wait_guest, wait_state
 
 solution = Solution()
 

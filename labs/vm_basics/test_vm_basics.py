@@ -19,7 +19,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from harness import evidence
-from labs.vm_basics.common import CONSOLE_PROMPT, console_reply, disk, domain, guest, guest_run, xml
+from labs.common.kvm import CONSOLE_PROMPT, console_reply, disk, domain, guest, guest_run, xml
 
 
 def _path(params, name):

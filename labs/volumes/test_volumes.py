@@ -10,7 +10,7 @@ import pytest
 
 from harness.probes import http_get
 from labs.volumes.solution import clients
-from labs.docker_common import container as _container
+from labs.common.docker import container as _container
 
 
 def _mount(c, destination):

@@ -14,6 +14,7 @@ import posixpath
 import re
 import time
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -250,3 +251,17 @@ def console_reply(h: Host, name: str, send: bytes = b"\r", timeout: float = 10.0
     evidence.add(f"virsh console {name}, then {send!r}", text or "(no output)")
     return text
 
+
+
+IFACE_BRIDGE = Path(__file__).parent / "files" / "iface-bridge.sh"
+
+
+def iface_bridge(h: Host, nic: str, bridge: str) -> None:
+    """`virsh iface-bridge NIC BRIDGE`, or its iproute2 equivalent where libvirt has no netcf."""
+    res = h.run("virsh iface-bridge %s %s", nic, bridge, timeout=120)
+    if res.rc == 0:
+        return
+    if "not supported" not in res.stderr:
+        raise RuntimeError(f"virsh iface-bridge {nic} {bridge}: {res.stderr.strip()}")
+    h.put_file("/usr/local/sbin/iface-bridge", IFACE_BRIDGE.read_bytes(), 0o755)
+    h.check("/usr/local/sbin/iface-bridge %s %s", nic, bridge)
