@@ -1,19 +1,27 @@
 #!/bin/bash
 # images/guest/build.sh — build the tiny lab guest: Debian 12 cloud kernel + busybox initramfs
-# with qemu-guest-agent. Idempotent and cached.
+# with qemu-guest-agent and an SSH server (dropbear). Idempotent and cached.
 #
 #   images/guest/build.sh [--force]
 #
 # Output in ${LABHARNESS_CACHE:-/var/cache/labharness}/guest/:
 #   vmlinuz      the Debian 12 cloud kernel (from the .deb, never installed on the host)
-#   initrd.gz    busybox + the kernel modules the cloud kernel lacks + qemu-ga + /init
+#   initrd.gz    busybox + the kernel modules the cloud kernel lacks + qemu-ga + dropbear + /init
 #   VERSION      sha256 of the recipe (this directory's files, the package versions used);
 #                when it matches, nothing is rebuilt
 #   KERNEL_RELEASE  e.g. 6.1.0-56-cloud-amd64
-#   debs/        the downloaded .debs (kernel, qemu-guest-agent), reused across builds
+#   debs/        the downloaded .debs (kernel, qemu-guest-agent, dropbear-bin + its two
+#                libraries), reused across builds
+#
+# The guest's root password is ${LH_GUEST_ROOT_PASSWORD:-123456} (dropbear allows root to log in
+# with it on port 22): the course's notes `ssh root@` into their CentOS VMs but never print the
+# password they set in anaconda, so the harness assumes 123456 (harness/guest_ssh.py
+# COURSE_ROOT_PASSWORD; the inventory's guest_password overrides it for a class).
 #
 # Needs (host, Debian 12): apt-get, dpkg-deb, busybox-static, cpio, gzip, ldd, flock, and the
 # Debian 12 libraries qemu-ga links against (libglib2.0-0 & co., present with qemu-system-x86).
+# dropbear's own libraries (libtomcrypt1, libtommath1) come from their .debs, the rest
+# (libcrypt1, zlib1g) from the host.
 # The kernel is NOT installed: its package is `apt-get download`ed and `dpkg-deb -x`ed.
 set -euo pipefail
 
@@ -29,6 +37,9 @@ FORCE=0
 # controller; evdev+button: the ACPI power button that `virsh shutdown` presses.
 MODULES=(virtio_pci virtio_net virtio_blk virtio_console virtio_balloon virtio_scsi sd_mod evdev button)
 ARCH_LIBDIR=/lib/x86_64-linux-gnu
+# the SSH server and the libraries it needs that a Debian host may lack (taken from their .debs)
+SSH_PKGS=(dropbear-bin libtomcrypt1 libtommath1)
+ROOT_PASSWORD=${LH_GUEST_ROOT_PASSWORD:-123456}
 
 log() { echo "build.sh: $*" >&2; }
 die() { echo "build.sh: ERROR: $*" >&2; exit 1; }
@@ -62,6 +73,20 @@ if [ -z "${KPKG:-}" ]; then
   read -r KPKG KVER QGAVER < <(resolve) || true
 fi
 [ -n "${KPKG:-}" ] || die "cannot resolve the kernel package of linux-image-cloud-amd64 or qemu-guest-agent via apt-cache"
+# candidate versions of the SSH packages, as "pkg=version" words in SSH_PKGS order
+resolve_ssh() {
+  apt-cache show --no-all-versions "${SSH_PKGS[@]}" 2>/dev/null \
+    | awk '/^Package: / { p = $2 } /^Version: / { v[p] = $2 }
+           END { n = split(want, w, " "); for (i = 1; i <= n; i++) if (w[i] in v) printf "%s=%s ", w[i], v[w[i]] }' \
+          want="${SSH_PKGS[*]}"
+}
+read -r -a SSH_VERS < <(resolve_ssh) || true
+if [ "${#SSH_VERS[@]}" != "${#SSH_PKGS[@]}" ]; then
+  log "apt lists lack some of ${SSH_PKGS[*]}: running apt-get update"
+  apt-get update -qq >/dev/null || die "apt-get update failed"
+  read -r -a SSH_VERS < <(resolve_ssh) || true
+fi
+[ "${#SSH_VERS[@]}" = "${#SSH_PKGS[@]}" ] || die "cannot resolve ${SSH_PKGS[*]} via apt-cache (got: ${SSH_VERS[*]:-nothing})"
 KREL=${KPKG#linux-image-}
 
 # ---- the recipe hash ----------------------------------------------------------------------------
@@ -69,6 +94,7 @@ host_versions=$(dpkg-query -W -f='${Package}=${Version}\n' busybox-static libc6 
                 libnuma1 liburing2 libudev1 libpcre2-8-0 2>/dev/null | sort)
 VERSION=$( {
   echo "kernel=$KPKG=$KVER"; echo "qemu-guest-agent=$QGAVER"; echo "$host_versions"
+  echo "ssh=${SSH_VERS[*]}"; echo "rootpw=$(printf %s "$ROOT_PASSWORD" | sha256sum | cut -c1-16)"
   echo "modules=${MODULES[*]}"
   (cd "$HERE" && find . -type f ! -name '*~' ! -name '*.pyc' | LC_ALL=C sort | xargs sha256sum)
 } | sha256sum | cut -c1-16)
@@ -78,7 +104,7 @@ if [ $FORCE = 0 ] && [ -f "$OUT/VERSION" ] && [ "$(cat "$OUT/VERSION")" = "$VERS
   log "up to date ($VERSION, kernel $KREL) in $OUT"
   exit 0
 fi
-log "building $VERSION: kernel $KPKG $KVER, qemu-guest-agent $QGAVER"
+log "building $VERSION: kernel $KPKG $KVER, qemu-guest-agent $QGAVER, ${SSH_VERS[*]}"
 
 # ---- download + extract the .debs ---------------------------------------------------------------
 DEBS=$OUT/debs
@@ -101,14 +127,23 @@ fetch "$KPKG" "$KVER"
 fetch qemu-guest-agent "$QGAVER"
 KDEB=$(deb_path "$KPKG" "$KVER")
 QDEB=$(deb_path qemu-guest-agent "$QGAVER")
+KEEP=" $KDEB $QDEB "
+SSH_DEBS=()
+for pv in "${SSH_VERS[@]}"; do
+  fetch "${pv%%=*}" "${pv#*=}"
+  d=$(deb_path "${pv%%=*}" "${pv#*=}")
+  SSH_DEBS+=("$d"); KEEP="$KEEP$d "
+done
 # drop .debs of older versions
-for f in "$DEBS"/*.deb; do [ "$f" = "$KDEB" ] || [ "$f" = "$QDEB" ] || rm -f "$f"; done
+for f in "$DEBS"/*.deb; do case $KEEP in *" $f "*) ;; *) rm -f "$f" ;; esac; done
 
 WORK=$OUT/.build
 rm -rf "$WORK"; mkdir -p "$WORK/kernel" "$WORK/qga" "$WORK/root"
 trap 'rm -rf "$WORK"' EXIT
 dpkg-deb -x "$KDEB" "$WORK/kernel"
 dpkg-deb -x "$QDEB" "$WORK/qga"
+mkdir -p "$WORK/ssh"
+for d in "${SSH_DEBS[@]}"; do dpkg-deb -x "$d" "$WORK/ssh"; done
 KDIR=$WORK/kernel/lib/modules/$KREL
 [ -f "$WORK/kernel/boot/vmlinuz-$KREL" ] || die "no /boot/vmlinuz-$KREL in $KDEB"
 
@@ -126,6 +161,11 @@ install -m 755 "$HERE/udhcpc.script" "$R/etc/udhcpc.script"
 install -m 644 "$HERE/lib.sh" "$R/lib/labguest.sh"
 echo 'root:x:0:0:root:/root:/bin/sh' > "$R/etc/passwd"
 echo 'root:x:0:' > "$R/etc/group"
+# the root password for SSH logins (sha512-crypt, fixed salt: the build stays reproducible)
+echo "root:$(/bin/busybox mkpasswd -m sha512 "$ROOT_PASSWORD" labguest):19000:0:99999:7:::" > "$R/etc/shadow"
+chmod 600 "$R/etc/shadow"
+printf '/bin/sh\n/bin/ash\n' > "$R/etc/shells"
+printf 'passwd: files\ngroup: files\nshadow: files\nhosts: files\n' > "$R/etc/nsswitch.conf"
 echo "$KREL" > "$R/etc/labguest-kernel"
 echo "$VERSION" > "$R/etc/labguest-version"
 
@@ -160,6 +200,20 @@ for lib in $(ldd "$R/usr/sbin/qemu-ga" | awk '$2=="=>" && $3 ~ /^\// {print $3} 
     */ld-linux-x86-64.so.2) cp -L "$lib" "$R/lib64/ld-linux-x86-64.so.2" ;;
     *) cp -L "$lib" "$R$ARCH_LIBDIR/$(basename "$lib")" ;;
   esac
+done
+
+# dropbear (SSH server: `dropbear -R` makes its host key on the first connection) + dropbearkey,
+# with libtomcrypt/libtommath from their .debs and the other libraries from the host
+install -m 755 "$WORK/ssh/usr/sbin/dropbear" "$R/usr/sbin/dropbear"
+install -m 755 "$WORK/ssh/usr/bin/dropbearkey" "$R/usr/bin/dropbearkey"
+mkdir -p "$R/etc/dropbear"
+SSH_LIBS=$WORK/ssh/usr/lib/x86_64-linux-gnu
+for bin in "$R/usr/sbin/dropbear" "$R/usr/bin/dropbearkey"; do
+  missing=$(LD_LIBRARY_PATH=$SSH_LIBS ldd "$bin" | awk '/not found/{print $1}')
+  [ -z "$missing" ] || die "$(basename "$bin") needs libraries missing on this host: $missing"
+  for lib in $(LD_LIBRARY_PATH=$SSH_LIBS ldd "$bin" | awk '$2=="=>" && $3 ~ /^\// {print $3}'); do
+    [ -e "$R$ARCH_LIBDIR/$(basename "$lib")" ] || cp -L "$lib" "$R$ARCH_LIBDIR/$(basename "$lib")"
+  done
 done
 
 # ---- pack + install atomically ------------------------------------------------------------------
