@@ -4,10 +4,12 @@ These dataclasses are the single source of truth for every report (JSON, CSV, HT
 terminal table). They are plain data so they survive the trip from xdist workers to the
 controller as JSON, and so reports can be re-rendered from ``grades.json`` alone.
 
-Scoring rule (DESIGN.md section 5): a check earns its points on PASS and nothing on FAIL.
-ERROR (the environment or the harness broke) and SKIP (capability absent) are never
-counted against the student: their points are left out of ``max_score`` and shown apart,
-as ``ungraded`` and ``skipped``, so a trainer sees who needs a re-run.
+Scoring rule (docs/outcomes.md): a check earns its points on PASS and nothing on FAIL.
+``max_score`` is always the lab's full points, so a percentage is over everything the lab
+asks. ERROR (the environment or the harness broke) and SKIP (a capability the grading side
+lacks) are not the student's fault, so they are never called lost: their points are shown
+apart, as ``ungraded`` and ``skipped``, and an ERROR makes the result incomplete (a re-run).
+Points that could not be graded therefore never raise a percentage.
 """
 
 from __future__ import annotations
@@ -102,7 +104,12 @@ class LabResult:
 
     @property
     def max_score(self) -> float:
-        """Points that could be graded: PASS and FAIL checks only."""
+        """The lab's full points, whatever could be graded (see the module docstring)."""
+        return sum(c.points for c in self.checks)
+
+    @property
+    def graded(self) -> float:
+        """Points that were graded: PASS and FAIL checks."""
         return _points(self.checks, Outcome.PASS, Outcome.FAIL)
 
     @property
@@ -171,6 +178,10 @@ class TargetResult:
         return sum(lab.ungraded for lab in self.labs.values())
 
     @property
+    def skipped(self) -> float:
+        return sum(lab.skipped for lab in self.labs.values())
+
+    @property
     def complete(self) -> bool:
         return all(lab.complete for lab in self.labs.values())
 
@@ -184,6 +195,7 @@ class TargetResult:
             "score": self.score,
             "max_score": self.max_score,
             "ungraded": self.ungraded,
+            "skipped": self.skipped,
             "complete": self.complete,
             "labs": {name: lab.to_dict() for name, lab in sorted(self.labs.items())},
         }

@@ -14,7 +14,7 @@ from pathlib import Path
 from harness.model import RunResult, TargetResult
 
 FILENAME = "grades.csv"
-TAIL_COLUMNS = ["total", "max", "percent", "ungraded", "complete"]
+TAIL_COLUMNS = ["total", "max", "percent", "ungraded", "skipped", "complete"]
 
 # A text cell starting with one of these is taken as a formula by Excel/LibreOffice.
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -57,6 +57,7 @@ def row(run: RunResult, target: TargetResult) -> list[str]:
         fmt_num(target.max_score),
         fmt_num(floor_percent(target.percent)),
         fmt_num(target.ungraded),
+        fmt_num(target.skipped),
         "yes" if target.complete else "no",
     ]
 

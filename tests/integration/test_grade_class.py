@@ -95,14 +95,14 @@ def test_labctl_grades_the_class(demo, tmp_path):
             if e["outcome"] == "ERROR":
                 assert set(outcomes.values()) == {"ERROR"}, (student, lab, outcomes)
                 assert REASONS[expect["state"]] in checks[0]["message"], checks[0]["message"]
-                assert target["labs"][lab]["score"] == 0 and target["labs"][lab]["max_score"] == 0
+                assert target["labs"][lab]["score"] == 0 and target["labs"][lab]["ungraded"] == target["labs"][lab]["max_score"]
             else:
                 fails = {k for k, v in outcomes.items() if v == "FAIL"}
                 assert fails == set(e["fails"]), (student, expect["state"], lab)
                 assert set(outcomes.values()) <= {"PASS", "FAIL", "SKIP"}, (student, lab, outcomes)
                 lab_r = target["labs"][lab]
                 lost = sum(c["points"] for c in checks if c["outcome"] == "FAIL")
-                assert lab_r["score"] == lab_r["max_score"] - lost
+                assert lab_r["score"] == lab_r["max_score"] - lost - lab_r["skipped"]
         assert target["complete"] is (expect["state"] not in REASONS)
     scores = {s: t["score"] for s, t in grades["targets"].items()}
     assert scores["s01"] == grades["targets"]["s01"]["max_score"] > scores["s02"] > scores["s03"] > 0

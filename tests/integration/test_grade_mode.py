@@ -59,7 +59,7 @@ def test_mistakes_fail_exactly_their_checks(lab, tmp_path, child_pytest):
     assert {k for k, v in outcomes.items() if v != "FAIL"} == {k for k, v in outcomes.items() if v == "PASS"} | skipped, outcomes
     student = grades["targets"]["student"]
     lost = sum(c["points"] for c in checks if c["check"] in expected_fails)
-    assert student["score"] == pytest.approx(student["max_score"] - lost)
+    assert student["score"] == pytest.approx(student["max_score"] - lost - student["skipped"])
     assert student["complete"] is True
     for c in checks:
         if c["outcome"] == "FAIL":
@@ -67,6 +67,6 @@ def test_mistakes_fail_exactly_their_checks(lab, tmp_path, child_pytest):
 
     ghost = grades["targets"]["ghost"]["labs"][lab.name]
     assert {c["outcome"] for c in ghost["checks"] if c["check"] not in skipped} == {"ERROR"}, ghost
-    assert ghost["score"] == 0 and ghost["max_score"] == 0 and ghost["ungraded"] > 0
+    assert ghost["score"] == 0 and ghost["ungraded"] > 0 and ghost["max_score"] == ghost["ungraded"] + ghost["skipped"]
     assert "does not exist" in next(c for c in ghost["checks"] if c["outcome"] == "ERROR")["message"]
     assert child.returncode == 1, child.stdout[-2000:]  # FAILs and ERRORs make pytest exit 1

@@ -6,7 +6,7 @@ import pytest
 
 from harness.backends import TimedLocalBackend
 from harness.errors import CommandTimeout, UsageError, WaitTimeout
-from harness.model import CheckResult, Hint, LabResult, Outcome, RunResult
+from harness.model import CheckResult, Hint, LabResult, Outcome, RunResult, TargetResult
 from harness.runs import RunLock, run_is_alive, valid_run_id
 from harness.wait import wait_until
 
@@ -75,11 +75,15 @@ def _check(name, points, outcome):
                        hint=Hint("提示", "hint"))
 
 
-def test_scoring_leaves_error_and_skip_out_of_the_max():
+def test_scoring_counts_over_full_points_and_shows_ungraded_apart():
+    """Ungraded points never raise a percentage: max is the lab's full points, ERROR and SKIP shown apart."""
     lab = LabResult("lab", "t", [_check("a", 2, Outcome.PASS), _check("b", 3, Outcome.FAIL),
                                  _check("c", 5, Outcome.ERROR), _check("d", 7, Outcome.SKIP)])
-    assert (lab.score, lab.max_score, lab.ungraded, lab.skipped) == (2, 5, 5, 7)
+    assert (lab.score, lab.max_score, lab.graded, lab.ungraded, lab.skipped) == (2, 17, 5, 5, 7)
     assert not lab.complete and not lab.full_marks
+    errored = TargetResult("t", {"lab": lab})
+    graded_only = TargetResult("t", {"lab": LabResult("lab", "t", lab.checks[:2])})
+    assert errored.percent < graded_only.percent  # an ERROR never makes a student look better
 
 
 def test_run_result_round_trips_through_its_dict():

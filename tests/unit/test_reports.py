@@ -78,15 +78,16 @@ def paths(run, tmp_path) -> ReportPaths:
 # ---------------------------------------------------------------- scoring rules (the model)
 
 
-def test_error_and_skip_points_are_left_out_of_max(run):
+def test_error_and_skip_points_stay_in_max_and_are_shown_apart(run):
     lab = run.targets[ZH].labs["kvm-install"]
     assert lab.score == 4
-    assert lab.max_score == 4  # the 6 ERROR points and 1.5 SKIP points are not in the max
+    assert lab.max_score == 11.5  # the full points: 6 ERROR and 1.5 SKIP points never raise the percentage
+    assert lab.graded == 4
     assert lab.ungraded == 6
     assert lab.skipped == 1.5
     assert not lab.complete
     t = run.targets[ZH]
-    assert (t.score, t.max_score, t.ungraded, t.complete) == (6, 9, 6, False)
+    assert (t.score, t.max_score, t.ungraded, t.skipped, t.complete) == (6, 16.5, 6, 1.5, False)
     assert run.targets["alice"].percent == pytest.approx(13 / 15 * 100)
     assert run.targets["alice"].complete
 
@@ -126,12 +127,12 @@ def read_csv(path: Path) -> list[list[str]]:
 
 def test_csv_columns_and_values(paths):
     rows = read_csv(paths.csv)
-    assert rows[0] == ["target", "docker-basics", "kvm-install", "total", "max", "percent", "ungraded", "complete"]
+    assert rows[0] == ["target", "docker-basics", "kvm-install", "total", "max", "percent", "ungraded", "skipped", "complete"]
     body = {r[0]: dict(zip(rows[0], r)) for r in rows[1:]}
     assert [r[0] for r in rows[1:]] == sorted(["alice", "bob", ZH])  # one row per target, by name
     assert body["alice"] == {
         "target": "alice", "docker-basics": "3", "kvm-install": "10", "total": "13", "max": "15",
-        "percent": "86.6", "ungraded": "0", "complete": "yes",
+        "percent": "86.6", "ungraded": "0", "skipped": "0", "complete": "yes",
     }  # 86.67 is floored, never rounded up
     assert body[ZH]["kvm-install"] == "4"
     assert body[ZH]["ungraded"] == "6"
@@ -237,8 +238,8 @@ def test_overview_counts_and_histogram(run):
     html = render_report(run)
     assert "Class overview" in html and "<svg" in html
     buckets, ungradable = histogram(run)
-    # alice 86.7 %, 张三 6/9 = 66.7 %, bob 4.5/10.5 = 42.9 %
-    assert buckets == [0, 0, 0, 0, 1, 0, 1, 0, 1, 0] and ungradable == 0
+    # alice 86.7 %, 张三 6/16.5 = 36.4 %, bob 4.5/10.5 = 42.9 %
+    assert buckets == [0, 0, 0, 1, 1, 0, 0, 0, 1, 0] and ungradable == 0
     summary = {s.lab: s for s in lab_summaries(run)}
     assert summary["kvm-install"].targets == 3
     assert summary["kvm-install"].incomplete == 1
@@ -260,7 +261,7 @@ def test_empty_run_renders(tmp_path):
     run = RunResult("empty", "validate", "container", "2026-01-01T00:00:00Z")
     paths = write_reports(run, tmp_path / "new" / "dir")
     assert "No targets in this run" in paths.html.read_text(encoding="utf-8")
-    assert read_csv(paths.csv) == [["target", "total", "max", "percent", "ungraded", "complete"]]
+    assert read_csv(paths.csv) == [["target", "total", "max", "percent", "ungraded", "skipped", "complete"]]
     assert "(no targets)" in score_table(run)
 
 
@@ -276,7 +277,7 @@ def test_score_table_rows_and_markers(run):
     # by score descending: alice 13, 张三 6, bob 4.5
     assert [ln.split()[0] for ln in body] == ["alice", ZH, "bob"]
     assert body[0].split() == ["alice", "3/5", "10/10", "13/15", "86%"]
-    assert body[1].split() == [ZH, "2/5", "4/4!", "6/9!", "66%"]
+    assert body[1].split() == [ZH, "2/5", "4/11.5!", "6/16.5!", "36%"]
     assert body[2].split() == ["bob", "-", "4.5/10.5", "4.5/10.5", "42%"]
     assert "!" not in body[0] and "!" not in body[2]
     # columns line up (ASCII rows: same length; the "/" of each column at the same offset)
@@ -284,7 +285,7 @@ def test_score_table_rows_and_markers(run):
     assert body[0].index("13/15") + 5 == body[2].rindex("4.5/10.5") + 8  # Total column, right-aligned
     assert body[0].index("10/10") + 5 == body[2].index("4.5/10.5") + 8  # kvm-install column
     # the "!" sits after the digits (+ len(ZH): each CJK character takes two columns on screen)
-    assert body[1].index("4/4!") + len(ZH) + 3 == body[0].index("10/10") + 5
+    assert body[1].index("4/11.5!") + len(ZH) + 6 == body[0].index("10/10") + 5
     # the CJK name takes two columns per character: the row is as wide on screen as the others
     assert len(body[1]) + len(ZH) == len(body[0])
     assert any(ln.startswith("validate [bob]: lab kvm-install, step virsh net-start default broke:") for ln in lines)
