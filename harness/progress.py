@@ -26,7 +26,7 @@ class _Student:
     total: int = 0
     done: int = 0
     earned: float = 0.0
-    total: float = 0.0  # the full points of the checks seen so far
+    points: float = 0.0  # the full points of the checks seen so far
     errors: int = 0
     first_error: str = ""
     labs: tuple[str, ...] = ()
@@ -120,7 +120,7 @@ class ProgressReporter:
             s.done += 1
             if r["lab"] not in s.labs:
                 s.labs += (r["lab"],)
-            s.total += r["points"]  # the full points, as the report counts them (harness/model.py)
+            s.points += r["points"]  # the full points, as the report counts them (harness/model.py)
             s.earned += r["points"] if r["outcome"] == "PASS" else 0.0
             if r["outcome"] == "ERROR":
                 s.errors += 1
@@ -136,9 +136,9 @@ class ProgressReporter:
 
         width = len(str(len(self.students)))
         head = f"[{self.finished:>{width}}/{len(self.students)} students] {name}: "
-        score = f"{fmt_num(s.earned)}/{fmt_num(s.total)}"
-        if s.total:
-            score += f" ({int(100 * s.earned / s.total)}%)"
+        score = f"{fmt_num(s.earned)}/{fmt_num(s.points)}"
+        if s.points:
+            score += f" ({int(100 * s.earned / s.points)}%)"
         if s.errors:
             from harness.reporting.rerun import error_reason
 
