@@ -1,14 +1,18 @@
 """The lab guest: its image, its libvirt domain XML, and a client for its guest agent.
 
-The guest is a Debian 12 cloud kernel plus a busybox initramfs with qemu-guest-agent, built by
+The guest is a Debian 12 cloud kernel plus a busybox initramfs with qemu-guest-agent and an SSH
+server (dropbear, root / ``123456`` like the course's VMs are assumed to have), built by
 ``images/guest/build.sh``. It boots to ``LABGUEST up`` on its serial console in a few seconds
 under TCG with 128 MiB, which is what makes real libvirt labs affordable on a 2-core CI box
 without KVM. Checks talk to it through the QEMU guest agent (a virtio-serial channel that libvirt
-proxies), so they need no network path, no SSH keys and no guest credentials.
+proxies), so they need no network path, no SSH keys and no guest credentials. Checks that must
+also read VMs the course made (no agent) use ``harness.guest_ssh.GuestView``: the agent when it
+answers, else SSH through the KVM host.
 
 Kernel command line understood by the guest's /init (pass via ``domain_xml(cmdline_extra=...)``):
-``guestip=A.B.C.D/NN|dhcp|none`` (eth0), ``guestipN=`` (ethN), ``guestgw=``, ``guestpage=TEXT``
-(``guestpage="two words"`` for spaces). ``guestname=`` is set from the domain name.
+``guestip=A.B.C.D/NN|dhcp|none`` (eth0; DHCP when absent), ``guestipN=`` (ethN), ``guestgw=``,
+``guestpage=TEXT`` (``guestpage="two words"`` for spaces), ``guestagent=0`` (no qemu-ga: the agent
+stays "not connected"). ``guestname=`` is set from the domain name.
 
 Nothing here keeps global state: every object carries what it needs, so parallel tests can use
 several guests and connections at once.

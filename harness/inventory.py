@@ -10,6 +10,9 @@ defaults:                                  # optional; any host field but addres
   connect_timeout: 10                      # deadline of connecting and logging in, seconds
   host_key_policy: tofu                    # tofu (record on first use, refuse a change) | strict | ignore
   known_hosts: /var/cache/labharness/ssh/known_hosts   # the harness's own file (this is the default)
+  guest_user: root                         # a KVM host's VMs, over SSH through that host when they
+  guest_password: "123456"                 # run no guest agent (default root and the course's
+  # guest_key_file: ~/.ssh/guest_key       # password 123456); a key on the grader instead
 targets:
   - name: alice
     labs: [disk_images, dockerfile]        # optional; default: every lab selected for the run
@@ -42,7 +45,8 @@ from harness.errors import UsageError
 
 POLICIES = ("tofu", "strict", "ignore")  # harness.ssh.POLICIES, without importing paramiko here
 CONNECTION_FIELDS = {"address", "container", "local"}
-DEFAULT_FIELDS = {"user", "port", "key_file", "password", "timeout", "connect_timeout", "host_key_policy", "known_hosts"}
+DEFAULT_FIELDS = {"user", "port", "key_file", "password", "timeout", "connect_timeout", "host_key_policy", "known_hosts",
+                  "guest_user", "guest_password", "guest_key_file"}
 HOST_FIELDS = CONNECTION_FIELDS | DEFAULT_FIELDS
 TARGET_FIELDS = ("name", "labs", "hosts", "lab_hosts")
 MAX_PROBLEMS = 25
@@ -67,6 +71,11 @@ class HostEntry:
     connect_timeout: float = 10.0  # deadline of connecting and logging in
     host_key_policy: str = "tofu"
     known_hosts: str | None = None  # None: the harness's own file (harness.ssh.default_known_hosts)
+    # the VMs of a KVM host, reached by SSH through it when they run no guest agent
+    # (None: harness.guest_ssh's defaults, root and the course's password)
+    guest_user: str | None = None
+    guest_password: str | None = field(default=None, repr=False)  # never printed
+    guest_key_file: str | None = None  # a private key on the grader
 
     @property
     def connection(self) -> str:
@@ -356,6 +365,15 @@ class _Checker:
                 return None
         if values.get("known_hosts"):
             values["known_hosts"] = str(Path(values["known_hosts"]).expanduser())
+        if isinstance(values.get("guest_password"), int):
+            values["guest_password"] = str(values["guest_password"])
+        if values.get("guest_key_file"):
+            values["guest_key_file"] = str(Path(values["guest_key_file"]).expanduser())
+            problem = self._key_problem(values["guest_key_file"])
+            if problem:
+                node = h if "guest_key_file" in h else defaults
+                self.problem(node, "guest_key_file", f"{where if 'guest_key_file' in h else 'defaults'}.guest_key_file: {problem}")
+                return None
         for k in ("timeout", "connect_timeout"):
             if k in values:
                 values[k] = float(values[k])
@@ -368,10 +386,14 @@ class _Checker:
             if k in node:
                 self.problem(node, k, f"{where}.{k}: {msg}")
 
-        for k in ("address", "user", "key_file", "password", "container", "known_hosts"):
+        secret = ("password", "guest_password")
+        for k in ("address", "user", "key_file", "password", "container", "known_hosts",
+                  "guest_user", "guest_password", "guest_key_file"):
+            if k == "guest_password" and isinstance(merged.get(k), int) and not isinstance(merged[k], bool):
+                continue  # `guest_password: 123456` is YAML's number: taken as the digits
             if k in merged and not isinstance(merged[k], str):
-                bad(k, f"expected a string, got {merged[k]!r}" if k != "password" else "expected a string")
-            elif k in merged and k != "password" and (not merged[k].strip() or _CONTROL.search(merged[k])):
+                bad(k, f"expected a string, got {merged[k]!r}" if k not in secret else "expected a string")
+            elif k in merged and k not in secret and (not merged[k].strip() or _CONTROL.search(merged[k])):
                 bad(k, f"expected a non-empty string without control characters, got {merged[k]!r}")
         if "port" in merged:
             v = merged["port"]

@@ -119,3 +119,178 @@ def test_errors_are_harness_errors():
 
     for cls in (GuestLoginRefused, GuestNoAddress, GuestTransportError):
         assert issubclass(cls, HarnessError)
+
+
+# ------------------------------------------------------------------------ address choice
+def test_domain_nics_and_lease_order():
+    from harness.guest_ssh import domain_nics, lease_addresses
+
+    xml = """<domain><devices>
+      <interface type='network'><mac address='52:54:00:AA:00:01'/><source network='default'/></interface>
+      <interface type='bridge'><mac address='52:54:00:aa:00:02'/><source bridge='br0'/></interface>
+    </devices></domain>"""
+    nics = domain_nics(xml)
+    assert nics == [("52:54:00:aa:00:01", "network", "default"), ("52:54:00:aa:00:02", "bridge", "br0")]
+    macs = [m for m, _, _ in nics]
+    # what dom.interfaceAddresses(SRC_LEASE) returns; the second NIC listed first, an IPv6 lease
+    leases = {
+        "vnet1": {"hwaddr": "52:54:00:aa:00:02", "addrs": [{"type": 0, "addr": "10.0.1.52", "prefix": 24}]},
+        "vnet0": {"hwaddr": "52:54:00:AA:00:01", "addrs": [{"type": 1, "addr": "fd00::5", "prefix": 64},
+                                                          {"type": 0, "addr": "192.168.122.60", "prefix": 24}]},
+    }
+    assert lease_addresses(leases, macs) == ["192.168.122.60", "10.0.1.52"]
+    assert lease_addresses({}, macs) == [] and lease_addresses(None, macs) == []
+
+
+def test_arp_addresses():
+    from harness.guest_ssh import arp_addresses
+
+    text = """IP address       HW type     Flags       HW address            Mask     Device
+10.0.1.51        0x1         0x2         52:54:00:aa:00:02     *        br0
+192.168.122.77   0x1         0x0         52:54:00:aa:00:01     *        virbr0
+192.168.122.60   0x1         0x2         52:54:00:AA:00:01     *        virbr0
+172.17.0.2       0x1         0x2         02:42:ac:11:00:02     *        docker0
+"""
+    macs = ["52:54:00:aa:00:01", "52:54:00:aa:00:02"]
+    # incomplete entries (flags 0x0) and other machines' MACs are left out; NIC order
+    assert arp_addresses(text, macs) == ["192.168.122.60", "10.0.1.51"]
+    assert arp_addresses(text.splitlines()[0], macs) == []
+
+
+class ViewHost:
+    """A KVM host whose ARP table is given; counts how often it is read."""
+
+    name = "kvm01"
+
+    def __init__(self, arp: str = "IP address HW type Flags HW address Mask Device\n"):
+        self.arp = arp
+        self.reads = 0
+        self.guest_sessions: dict = {}
+        self.access = None
+
+    def run(self, cmd, *a, timeout=None):
+        from types import SimpleNamespace
+
+        self.reads += 1
+        return SimpleNamespace(rc=0, stdout=self.arp, stderr="")
+
+
+class LeaseDomain(FakeDomain):
+    def __init__(self, leases: dict):
+        super().__init__("<domain><name>centos7</name><devices><interface type='network'>"
+                         "<mac address='52:54:00:aa:00:01'/><source network='default'/></interface></devices></domain>")
+        self.leases = leases
+
+    def interfaceAddresses(self, source, flags=0):  # noqa: N802
+        return self.leases
+
+    def UUIDString(self):  # noqa: N802
+        return "u-1"
+
+
+def test_no_address_is_an_error_naming_the_vm_and_host():
+    pytest.importorskip("libvirt")
+    from harness.guest_ssh import GuestNoAddress
+
+    view = GuestView(ViewHost(), LeaseDomain({}))
+    with pytest.raises(GuestNoAddress) as err:
+        view.run("true")
+    msg = str(err.value)
+    assert msg.startswith("centos7 has no DHCP lease or ARP entry on kvm01: its own view cannot be read"), msg
+    assert "no guest agent channel" in msg and "52:54:00:aa:00:01" in msg
+
+
+def test_lease_first_then_arp_then_errors(monkeypatch):
+    pytest.importorskip("libvirt")
+    from harness import guest_ssh
+    from harness.guest_ssh import GuestLoginRefused, GuestTransportError
+
+    tried = []
+
+    def connect(host, name, address, creds, timeout):
+        tried.append(address)
+        if address == "192.168.122.99":
+            raise GuestTransportError(f"SSH to guest {name} on kvm01 at {address}:22: connection refused")
+        if address == "192.168.122.60" and creds.password != "123456":
+            raise GuestLoginRefused(f"guest {name} on kvm01 ({address}) refused {creds.describe()}")
+
+        class S:
+            active = True
+            fresh = True
+
+            def __init__(self):
+                self.address = address
+
+            def run(self, script, timeout=30):
+                return ExecResult(0, address, "")
+
+            def close(self):
+                pass
+        return S()
+
+    monkeypatch.setattr(guest_ssh.GuestSSH, "connect", staticmethod(connect))
+    arp = ("IP address HW type Flags HW address Mask Device\n"
+           "192.168.122.60 0x1 0x2 52:54:00:aa:00:01 * virbr0\n")
+    lease = {"vnet0": {"hwaddr": "52:54:00:aa:00:01", "addrs": [{"type": 0, "addr": "192.168.122.99", "prefix": 24}]}}
+    host = ViewHost(arp)
+    # a stale lease (nothing answers there): the ARP entry is tried next
+    assert GuestView(host, LeaseDomain(lease)).run("x").stdout == "192.168.122.60"
+    assert tried == ["192.168.122.99", "192.168.122.60"] and host.reads == 1
+    # the next view reuses the cached session: no new connection
+    tried.clear()
+    GuestView(host, LeaseDomain({"vnet0": {"hwaddr": "52:54:00:aa:00:01",
+                                           "addrs": [{"type": 0, "addr": "192.168.122.60", "prefix": 24}]}})).run("x")
+    assert tried == []
+    # a refused credential is not retried elsewhere and names the credential
+    with pytest.raises(GuestLoginRefused, match="refused root's password"):
+        GuestView(ViewHost(arp), LeaseDomain({}), credentials=GuestCredentials("root", "nope")).run("x")
+
+
+def test_credentials_from_the_hosts_access():
+    from harness.host import Access
+
+    class H:
+        access = Access(guest_user="admin", guest_password="pw")
+
+    assert GuestCredentials.for_host(H()) == GuestCredentials("admin", "pw", None)
+    H.access = Access(guest_key_file="/k")
+    assert GuestCredentials.for_host(H()) == GuestCredentials("root", None, "/k")
+    H.access = Access()
+    assert GuestCredentials.for_host(H()) == GuestCredentials("root", "123456", None)
+    assert "pw" not in repr(Access(guest_password="pw"))
+
+
+# ------------------------------------------------------------------------ the relay script
+@pytest.mark.parametrize("tools", [("python3",), ("bash", "cat")])
+def test_relay_script_without_socat(tmp_path, tools):
+    """The exec-channel relay works with only python3, or only bash + cat (a bare CentOS 7)."""
+    import os
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import threading
+
+    from harness.guest_ssh import RELAY_SCRIPT
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    port = srv.getsockname()[1]
+
+    def echo():
+        c, _ = srv.accept()
+        c.sendall(b"SSH-2.0-fake\r\n" + c.recv(100))
+        c.close()
+
+    threading.Thread(target=echo, daemon=True).start()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for t in tools:  # the real python (pyenv's "python3" is a bash script)
+        real = os.path.realpath(sys.executable) if t == "python3" else shutil.which(t)
+        os.symlink(real, bin_dir / t)
+    sh = shutil.which("sh")
+    p = subprocess.run([sh, "-c", RELAY_SCRIPT, "relay", "127.0.0.1", str(port)], input=b"hello",
+                       capture_output=True, timeout=20, env={"PATH": str(bin_dir)})
+    srv.close()
+    assert p.stdout == b"SSH-2.0-fake\r\nhello", (p.stdout, p.stderr)

@@ -106,7 +106,8 @@ def test_every_mistake_at_once_with_its_line(tmp_path, key):
         "class.yaml:13: targets[3]: missing 'name' (the student's name, as the report shows it)",
         "class.yaml:15: targets[4].labs: unknown lab 'nosuch' (labs: dockerfile, swarm)",
         "class.yaml:16: targets[4].hosts.docker01.colour: unknown field (expected one of: address, connect_timeout, "
-        "container, host_key_policy, key_file, known_hosts, local, password, port, timeout, user)",
+        "container, guest_key_file, guest_password, guest_user, host_key_policy, key_file, known_hosts, local, "
+        "password, port, timeout, user)",
     ]
 
 
