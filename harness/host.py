@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import functools
 from pathlib import Path
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import testinfra.host
@@ -34,6 +34,11 @@ class Access:
     docker_url: str | None = None
     address: str | None = None  # the host's address on the topology's network
     docker_ssh_key: str | None = None  # for ssh:// docker URLs
+    # how to log in to this KVM host's VMs over SSH (through this host) when they run no guest
+    # agent; None: harness.guest_ssh's defaults (root, the course's password). From the inventory.
+    guest_user: str | None = None
+    guest_password: str | None = field(default=None, repr=False)  # never printed
+    guest_key_file: str | None = None
 
 
 @functools.cache
@@ -69,6 +74,7 @@ class Host:
         self.name = name
         self.role = role
         self.access = access
+        self.guest_sessions: dict = {}  # SSH sessions to this KVM host's VMs (harness.guest_ssh)
         self.timeout = timeout
         self._backend = backend
         self._ti = testinfra.host.Host(backend)
@@ -152,6 +158,12 @@ class Host:
 
     def close(self) -> None:
         """Close the daemon connections opened so far (the backend closes with the process)."""
+        for session in list(self.__dict__.get("guest_sessions", {}).values()):
+            try:
+                session.close()
+            except Exception:
+                pass
+        self.__dict__.get("guest_sessions", {}).clear()
         if "libvirt" in self.__dict__:
             try:
                 self.__dict__.pop("libvirt").close()

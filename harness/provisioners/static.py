@@ -11,6 +11,7 @@ ERROR with the reason, never FAIL, and the rest of the class is graded all the s
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import threading
 
 from harness.backends import TimedLocalBackend, TimedParamikoBackend
@@ -47,8 +48,15 @@ def ssh_host(name: str, role: Role, entry: HostEntry, host_keys: HostKeyPolicy |
         libvirt_uri=f"qemu+unix:///system?socket={backend.tunnel('libvirt')}",
         docker_url=f"unix://{backend.tunnel('docker')}",
         address=entry.address,
+        **guest_access(entry),
     )
     return Host(name, role, backend, access, timeout=entry.timeout)
+
+
+def guest_access(entry: HostEntry) -> dict[str, str | None]:
+    """The inventory's credentials for a KVM host's VMs, as ``Access`` fields."""
+    return {"guest_user": entry.guest_user, "guest_password": entry.guest_password,
+            "guest_key_file": entry.guest_key_file}
 
 
 def probe_daemon(host: Host) -> None:
@@ -100,6 +108,7 @@ class StaticProvisioner(Provisioner):
                     host = Host(name, role, TimedLocalBackend(), Access(address="127.0.0.1"), timeout=entry.timeout)
                 elif entry.container:
                     host = host_from_container(name, role, entry.container)
+                    host.access = dataclasses.replace(host.access, **guest_access(entry))
                 else:
                     host = ssh_host(name, role, entry, self._policy(entry))
                 self._hosts[key] = host
