@@ -89,9 +89,20 @@ class TimedDockerBackend(DockerBackend):
         else:
             line = self.quote("docker exec %s /bin/sh -c %s", self.name, cmd)
         rc, out, err = _run_with_deadline(self, self.name, line, timeout or DEFAULT_TIMEOUT)
-        if rc in (1, 125, 126, 127) and any(m in self.decode(err) for m in _DOCKER_TRANSPORT_ERRORS):
+        if rc in (1, 125, 126, 127) and any(m in self.decode(err) for m in _DOCKER_TRANSPORT_ERRORS) \
+                and not _container_running(self.name):
             raise HostUnreachable(f"{self.name}: {self.decode(err).strip()}")
         return _recorded(self, self.name, cmd, self.result(rc, self.encode(cmd), out, err))
+
+
+def _container_running(name: str) -> bool:
+    """Whether the host container itself runs: the student's own `docker exec` prints the same errors."""
+    try:
+        res = subprocess.run(["docker", "container", "inspect", "-f", "{{.State.Running}}", name],
+                             capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return res.returncode == 0 and res.stdout.strip() == "true"
 
 
 class _ShellBroken(Exception):

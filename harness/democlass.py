@@ -9,7 +9,7 @@ Each simulated student is in one state:
 | ``broken`` | the solution, then all of the lab's typical mistakes |
 | ``unreachable`` | an address of the demo's own Docker network where nothing answers: ERROR, re-run |
 | ``badkey`` | the ``complete`` hosts, with a private key they do not trust: ERROR (login refused) |
-| ``nodaemon`` | a fresh host per role whose dockerd / libvirtd was stopped: ERROR (daemon down) |
+| ``nodaemon`` | a fresh host per role whose dockerd / libvirtd was stopped: FAIL everywhere, with the hint to start it (the student's state) |
 
 Hosts are containers made by the container provisioner (sshd inside, root trusts the harness
 key), one set per (lab, state) — and for ``nodaemon`` one host per role for every lab — on small
@@ -60,7 +60,7 @@ log = logging.getLogger(__name__)
 STATES = ("complete", "partial", "broken", "unreachable", "badkey", "nodaemon")
 NEEDS_HOSTS = {"complete": "complete", "partial": "partial", "broken": "broken",
                "badkey": "complete"}  # state -> the prepared lab hosts it uses
-ERROR_STATES = ("unreachable", "badkey", "nodaemon")
+ERROR_STATES = ("unreachable", "badkey")
 DEFAULT_HOURS = 4.0
 SHARED_NOTE = "students in the same state share one set of prepared hosts (grading is read-only)"
 
@@ -406,6 +406,8 @@ def up(n: int | None, labs: list[str] | None, out: Path, mix: str | None = None,
                 lab_hosts[lab] = entries
                 if state == "nodaemon" and not any(_probed(spec.role) for spec in topology):
                     expected[lab] = {"outcome": None, "note": "no daemon to stop on its hosts: not predicted"}
+                elif state == "nodaemon":
+                    expected[lab] = {"outcome": "FAIL", "note": "daemon stopped: every check FAILs with how to start it"}
                 elif state in ERROR_STATES:
                     expected[lab] = {"outcome": "ERROR"}
                 else:

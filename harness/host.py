@@ -75,6 +75,11 @@ class Host:
         self.role = role
         self.access = access
         self.guest_sessions: dict = {}  # SSH sessions to this KVM host's VMs (harness.guest_ssh)
+        # Set by the first daemon probe of a grading run when the host answered but the daemon its
+        # role needs did not: the student's state (their checks FAIL with this), not a fault.
+        self.daemon_down: str | None = None
+        self.daemon_probed = False
+        self.capabilities: dict[str, bool] = {}  # grade mode: what this host was asked it can do
         self.timeout = timeout
         self._backend = backend
         self._ti = testinfra.host.Host(backend)

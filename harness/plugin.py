@@ -407,8 +407,11 @@ def run_id(request: pytest.FixtureRequest) -> str:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Validate mode: a capability this machine lacks is SKIP before any host is made.
+    (Grade mode asks the student's own hosts, in ``pytest_pyfunc_call``.)"""
     marker = item.get_closest_marker("requires")
-    if marker is not None and lab_of(getattr(item, "module", None)) is not None:
+    if marker is not None and lab_of(getattr(item, "module", None)) is not None \
+            and _session(item.config).mode != "grade":
         for cap in marker.args:
             reason = capabilities.missing(cap, _session(item.config))
             if reason:
@@ -428,6 +431,48 @@ def pytest_runtest_call(item: pytest.Item):
 
 
 _EVIDENCE = pytest.StashKey[list]()
+
+#: what a student types to start the daemon a role needs, and keep it started at boot
+START_DAEMON = {
+    "docker-host": "systemctl start docker && systemctl enable docker",
+    "kvm-host": "systemctl start libvirtd && systemctl enable libvirtd",
+}
+
+
+def _hosts_used(item: pytest.Item) -> list[Host]:
+    """The hosts a check reads: its host fixtures, or all of the lab's with ``hosts``/``lab_env``."""
+    used: list[Host] = []
+    for value in getattr(item, "funcargs", {}).values():
+        if isinstance(value, Host):
+            used.append(value)
+        elif isinstance(value, LabEnv):
+            used.extend(value.hosts.values())
+        elif isinstance(value, dict):
+            used.extend(v for v in value.values() if isinstance(v, Host))
+    return list(dict.fromkeys(used))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function):
+    """A daemon the student left stopped FAILs the checks that need it, with how to start it.
+
+    Their host answered, so this is the student's state (docs/outcomes.md), not a fault; the
+    check itself is not run, since every read it makes would only meet the stopped daemon.
+    """
+    if lab_of(getattr(pyfuncitem, "module", None)) is None:
+        return None
+    marker = pyfuncitem.get_closest_marker("requires")
+    if marker is not None and _session(pyfuncitem.config).mode == "grade":
+        for cap in marker.args:
+            reason = capabilities.missing_on_hosts(cap, _hosts_used(pyfuncitem))
+            if reason:
+                pytest.skip(f"needs {cap}: {reason}")
+    for host in _hosts_used(pyfuncitem):
+        if host.daemon_down:
+            start = START_DAEMON.get(getattr(host.role, "value", str(host.role)), "start it")
+            raise AssertionError(f"{host.daemon_down}: start it and enable it at boot: {start} "
+                                 f"(守护进程未运行：请启动并设置开机自启)")
+    return None
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -472,7 +517,12 @@ def _check_result(item: pytest.Item, report: pytest.TestReport, call: pytest.Cal
             message = _assertion_message(call)
         else:
             outcome = Outcome.ERROR
-            where = "setting up the hosts" if report.when == "setup" else "running the check"
+            if report.when == "setup":
+                where = "setting up the hosts"
+            elif exc is not None and not is_environment_fault(exc):
+                where = "harness bug in this check (not the student's fault; please report it)"
+            else:
+                where = "running the check"
             message = f"{where}: {type(exc).__name__}: {exc}" if exc else str(report.longrepr)[-1500:]
     return CheckResult(
         nodeid=item.nodeid,
@@ -487,6 +537,20 @@ def _check_result(item: pytest.Item, report: pytest.TestReport, call: pytest.Cal
         evidence=item.stash.get(_EVIDENCE, []),
         duration=report.duration,
     )
+
+
+#: libraries whose exceptions mean a host, daemon or connection broke (ERROR), not a bug of ours
+_TRANSPORT_MODULES = ("paramiko", "libvirt", "docker", "requests", "urllib3", "socket", "ssl", "http")
+
+
+def is_environment_fault(exc: BaseException) -> bool:
+    """True when ``exc`` says the environment broke (a host, daemon or connection); False when a
+    check's own code broke on what it read (IndexError, KeyError, TypeError...): a harness bug,
+    still ERROR (never the student's points), but reported as ours to fix (docs/outcomes.md)."""
+    if isinstance(exc, (HarnessError, OSError, EOFError, TimeoutError)):
+        return True
+    module = type(exc).__module__ or ""
+    return module.split(".")[0] in _TRANSPORT_MODULES
 
 
 def _assertion_message(call: pytest.CallInfo) -> str:

@@ -3,9 +3,11 @@
 One connection per host for the whole process: the ``Host`` handles are cached per (target,
 host entry), so every lab of a student reuses the same SSH connection (and the same shell
 session on it, see ``TimedParamikoBackend``). Before a lab's checks run, each host is reached
-and the daemon its role promises is asked whether it answers (``docker info``, ``virsh uri``):
-a host that is down, refuses the key, or has no daemon running makes that student's checks
-ERROR with the reason, never FAIL, and the rest of the class is graded all the same.
+and the daemon its role promises is asked whether it answers (``docker version``, ``virsh uri``):
+a host that is down or refuses the key makes that student's checks ERROR with the reason,
+never FAIL, and the rest of the class is graded all the same. A host that answers with its
+daemon stopped is the student's state: their checks FAIL with a hint to start it (see
+``probe_daemon`` and docs/outcomes.md).
 """
 
 from __future__ import annotations
@@ -60,16 +62,31 @@ def guest_access(entry: HostEntry) -> dict[str, str | None]:
 
 
 def probe_daemon(host: Host) -> None:
-    """Raise ``DaemonUnavailable`` when the daemon the host's role needs does not answer."""
+    """Ask the daemon the host's role needs whether it answers, once per host and run.
+
+    The first answer is the state the student left: a daemon that is down then is theirs to
+    start (``host.daemon_down`` is set and their checks FAIL with it, see the plugin). A daemon
+    that answered at the first probe and is down at a later one died during the run: that is a
+    fault, ``DaemonUnavailable`` (ERROR). A host that does not answer at all (timeout, no
+    connection) raises from ``host.run`` itself: ERROR.
+    """
     probe = DAEMON_PROBES.get(getattr(host.role, "value", host.role))
     if probe is None:
         return
     daemon, command = probe
     res = host.run(command, timeout=PROBE_TIMEOUT)
-    if res.rc != 0:
-        said = (res.stderr.strip() or res.stdout.strip()).splitlines()
-        raise DaemonUnavailable(f"{host.name}: {daemon} does not answer (`{command}` exited {res.rc}"
-                                + (f": {said[-1][:300]}" if said else "") + ")")
+    first = not host.daemon_probed
+    host.daemon_probed = True
+    if res.rc == 0:
+        if host.daemon_down is not None:  # the student's daemon came up since: grade what is there now
+            host.daemon_down = None
+        return
+    said = (res.stderr.strip() or res.stdout.strip()).splitlines()
+    reason = f"{daemon} is not running on {host.name} (`{command}` exited {res.rc}" + (f": {said[-1][:300]}" if said else "") + ")"
+    if first or host.daemon_down is not None:
+        host.daemon_down = reason
+        return
+    raise DaemonUnavailable(f"{host.name}: {daemon} answered when grading started and stopped answering: {reason}")
 
 
 class StaticProvisioner(Provisioner):

@@ -3,7 +3,8 @@ containers with sshd in every state — complete, partial, broken (the lab's typ
 unreachable, a key they refuse, a daemon that is down.
 
 - ``labctl grade`` gives each student exactly the expected score, ERROR (never FAIL) with the reason
-  for the three who need a re-run, progress while grading, a table sorted by score, and a report
+  for the two who need a re-run (unreachable, a refused key), FAIL with how to start it for the
+  student whose daemon is stopped, progress while grading, a table sorted by score, and a report
   that renders in Chromium; grading changes nothing on the students' hosts;
 - plain ``pytest --inventory class.yaml -n 2`` from the repository root grades the labs only, with
   readable ids (``test_x[s01]``) and every student's checks on one worker;
@@ -33,8 +34,7 @@ from tests.integration.test_report_browser import Dom, assert_real_picture, chro
 pytestmark = pytest.mark.slow
 LABS = ("dockerfile", "disk_images")
 MIX = "complete=1,partial=1,broken=1,unreachable=1,badkey=1,nodaemon=1"
-REASONS = {"unreachable": "cannot connect", "badkey": "login as root refused with key",
-           "nodaemon": "does not answer"}
+REASONS = {"unreachable": "cannot connect", "badkey": "login as root refused with key"}
 
 
 def labctl(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess:
@@ -83,7 +83,7 @@ def test_labctl_grades_the_class(demo, tmp_path):
     took = time.monotonic() - t0
     out = res.stdout
     assert res.returncode == 3, out[-3000:] + res.stderr[-2000:]  # graded; some students need a re-run
-    assert "3 of 6 students need a re-run" in res.stderr and "s04, s05, s06" in res.stderr
+    assert "2 of 6 students need a re-run" in res.stderr and "s04, s05" in res.stderr
     assert "Traceback" not in out + res.stderr
 
     grades = json.loads((tmp_path / run_id / "grades.json").read_text())
@@ -96,6 +96,10 @@ def test_labctl_grades_the_class(demo, tmp_path):
                 assert set(outcomes.values()) == {"ERROR"}, (student, lab, outcomes)
                 assert REASONS[expect["state"]] in checks[0]["message"], checks[0]["message"]
                 assert target["labs"][lab]["score"] == 0 and target["labs"][lab]["ungraded"] == target["labs"][lab]["max_score"]
+            elif e["outcome"] == "FAIL":  # a stopped daemon is the student's state: FAIL with how to start it
+                assert set(outcomes.values()) <= {"FAIL", "SKIP"} and "FAIL" in outcomes.values(), (student, lab, outcomes)
+                failed = next(c for c in checks if c["outcome"] == "FAIL")
+                assert "is not running" in failed["message"] and "systemctl start" in failed["message"], failed
             else:
                 fails = {k for k, v in outcomes.items() if v == "FAIL"}
                 assert fails == set(e["fails"]), (student, expect["state"], lab)
@@ -113,7 +117,7 @@ def test_labctl_grades_the_class(demo, tmp_path):
     table = out[out.index("lab scores (grade"):]
     order = [ln.split()[0] for ln in table.splitlines()[3:9]]
     assert order[:3] == ["s01", "s02", "s03"] and sorted(order[3:]) == ["s04", "s05", "s06"]
-    assert "Re-run needed for 3 targets" in table and str(tmp_path / run_id / "report.html") in table
+    assert "Re-run needed for 2 targets" in table and str(tmp_path / run_id / "report.html") in table
     csv = (tmp_path / run_id / "grades.csv").read_text(encoding="utf-8-sig").splitlines()
     assert csv[0].startswith("target,disk_images,dockerfile,total") and len(csv) == 7
 
@@ -131,7 +135,7 @@ def test_labctl_grades_the_class(demo, tmp_path):
     assert dom.find("title")[0][1] == f"Lab report {run_id}"
     rerun = dom_text[dom_text.index('id="rerun"'):]
     rerun = rerun[: rerun.index("</table>")]
-    assert all(s in rerun for s in ("s04", "s05", "s06")) and "s01" not in rerun
+    assert all(s in rerun for s in ("s04", "s05")) and "s01" not in rerun and "s06" not in rerun
     assert len(dom.find("rect", class_="hbar")) == 10
     print(f"labctl grade: 6 students x {len(LABS)} labs in {took:.1f}s")
 
