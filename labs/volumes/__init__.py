@@ -17,16 +17,18 @@ class Params:
     bind_target: str = "/webapp"
     # DK27 / B08: dbdata with a /dbdata volume, db1 and db2 --volumes-from dbdata (training/postgres)
     data_path: str = "/dbdata"
-    # B08: the harness's marker in the volume, the backup in root's home, the restore into dbdata2
-    marker: str = "lab-b08"
-    backup_dir: str = "/root"
+    # B08: dbdata's volume tarred to ./backup.tar (root's home), restored into dbdata2's empty volume
     # C11: docker volume create my-vol; nginx on /opt/my-vol, nginx2 on /opt/hh (nginx:alpine)
     volume: str = "my-vol"
     # C24 -> C25: /data/web served read-only by nginx-web (removed at the end) to web1..web3
     web_dir: str = "/data/web"
     web_page: str = "docker test!"
     server: str = "nginx-web"
-    clients: str = "web1:8082,web2:8083,web3:8084"
+    clients_on: str = "8082,8083,8084"
+
+    @property
+    def client_ports(self) -> list[int]:
+        return [int(p) for p in self.clients_on.split(",") if p.strip()]
 
 
 from labs.volumes.solution import MISTAKES, solution  # noqa: E402
