@@ -39,6 +39,8 @@ class LabEnv:
     params: Any  # the lab's Params dataclass instance
     accel: str = "tcg"  # how guests run on kvm-hosts here: "kvm" or "tcg" (<domain type='qemu'>)
     solution_failure: StepFailure | None = None
+    # validate mode: the checks' outcomes on the fresh hosts, before the solution (harness/negative.py)
+    negative_control: list = field(default_factory=list)
     step_times: dict[str, float] = field(default_factory=dict)
     started: float = 0.0  # time.monotonic() when provisioning began
 

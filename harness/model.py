@@ -97,6 +97,14 @@ class LabResult:
     checks: list[CheckResult] = field(default_factory=list)
     solution_failure: StepFailure | None = None
     duration: float = 0.0  # wall time of the lab for this target: provisioning, solution, checks
+    # validate mode: each check's outcome on the fresh hosts, before the solution ({check, outcome,
+    # declared, message}); a PASS there that the replay does not declare cannot tell a student who
+    # did the work from one who did not (harness/negative.py)
+    negative_control: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def fresh_suspects(self) -> list[str]:
+        return [n["check"] for n in self.negative_control if n["outcome"] == "PASS" and not n.get("declared")]
 
     @property
     def score(self) -> float:
@@ -143,6 +151,7 @@ class LabResult:
             "counts": {o.value: self.count(o) for o in Outcome},
             "solution_failure": dataclasses.asdict(self.solution_failure) if self.solution_failure else None,
             "duration": self.duration,
+            "negative_control": self.negative_control,
             "checks": [c.to_dict() for c in self.checks],
         }
 
@@ -155,6 +164,7 @@ class LabResult:
             checks=[CheckResult.from_dict(c) for c in d["checks"]],
             solution_failure=StepFailure(**sf) if sf else None,
             duration=d.get("duration", 0.0),
+            negative_control=d.get("negative_control", []),
         )
 
 

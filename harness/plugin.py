@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from harness import capabilities, evidence
+from harness import capabilities, evidence, negative
 from harness.errors import HarnessError, ProvisioningError, UsageError
 from harness.host import Host
 from harness.lab import Lab, LabEnv
@@ -72,6 +72,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--host-key-policy", dest="lh_host_key_policy", default=None, choices=("tofu", "strict", "ignore"),
                 help="SSH host keys of an inventory's hosts: tofu (record on first use, refuse a change; the default), "
                      "strict (only hosts already in known_hosts), ignore; overrides the inventory's host_key_policy")
+    g.addoption("--no-negative-control", dest="lh_negative_control", action="store_false", default=True,
+                help="validate mode: do not run each lab's checks on its fresh hosts before the solution "
+                     "(the negative control, harness/negative.py)")
     g.addoption("--known-hosts", dest="lh_known_hosts", default=None, metavar="FILE",
                 help="the harness's known_hosts file (default: $LABHARNESS_CACHE/ssh/known_hosts); overrides the inventory's")
 
@@ -175,6 +178,10 @@ class LabSession:
         env.step_times["provision"] = time.monotonic() - t0
         if self.mode == "validate":
             try:
+                if self.config.option.lh_negative_control:
+                    t1 = time.monotonic()
+                    env.negative_control = [o.to_dict() for o in negative.run_fresh(env)]
+                    env.step_times["negative control"] = time.monotonic() - t1
                 env.solution_failure = lab.solution.perform(env)
             except BaseException:  # interrupted while solving: the fixture never yields, so clean here
                 self._destroy_quietly(lab, target)
@@ -207,6 +214,7 @@ class LabSession:
             if env.solution_failure else None,
             "steps": env.step_times,
             "kept": keep,
+            "negative_control": env.negative_control,
             "accel": f"{self.accel} ({self.accel_reason})" if self.provisioner_name != "static" else "",
         })
 
@@ -609,6 +617,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
             lab.duration = info["duration"]
             if info["solution_failure"]:
                 lab.solution_failure = StepFailure(**info["solution_failure"])
+            lab.negative_control = info.get("negative_control", [])
             session.result.environment[f"steps.{info['lab']}.{info['target']}"] = ", ".join(
                 f"{k} {v:.1f}s" for k, v in info["steps"].items())
             if info.get("accel"):

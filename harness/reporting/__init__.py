@@ -167,8 +167,13 @@ def score_table(run: RunResult) -> str:
             if sf:
                 who = f" [{t.name}]" if len(run.targets) > 1 else ""
                 out.append(f"validate{who}: lab {lab_name}, step {sf.step} broke: {_first_line(sf.message)}")
+            suspects = t.labs[lab_name].fresh_suspects
+            if suspects:
+                who = f" [{t.name}]" if len(run.targets) > 1 else ""
+                out.append(f"negative control{who}: lab {lab_name}: {len(suspects)} check(s) PASS on a fresh host: "
+                           f"{', '.join(suspects)}")
 
     out += rerun_lines(run)
-    out.append("Legend: 7/10 = points earned/graded (ERROR, SKIP points are left out of the max)")
+    out.append("Legend: 7/10 = points earned/all points (ERROR, SKIP: shown apart, never lost)")
     out.append("        ! = incomplete: ERROR checks not graded, re-run; - = lab not run")
     return "\n".join(out) + "\n"

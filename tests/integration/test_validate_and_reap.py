@@ -32,6 +32,11 @@ def test_labctl_validate_full_marks_and_nothing_left(tmp_path):
     grades = json.loads((tmp_path / run_id / "grades.json").read_text())
     lab = grades["targets"]["validate"]["labs"]["dockerfile"]
     assert lab["score"] == lab["max_score"] > 0 and lab["counts"]["FAIL"] == 0 and lab["counts"]["ERROR"] == 0
+    # negative control: every check also ran on the fresh hosts, and none passed there undeclared
+    fresh = {n["check"]: n for n in lab["negative_control"]}
+    assert set(fresh) == {c["check"] for c in lab["checks"]}
+    suspects = [n for n in fresh.values() if n["outcome"] == "PASS" and not n["declared"]]
+    assert suspects == [], suspects
     for name in ("grades.csv", "report.html", "junit.xml"):
         assert (tmp_path / run_id / name).stat().st_size > 0
     assert any((tmp_path / run_id / "allure-results").iterdir())
