@@ -4,9 +4,11 @@ Each simulated student is in one state:
 
 | state | their hosts |
 |---|---|
-| ``complete`` | the lab's reference solution: full marks |
-| ``partial`` | the solution, then every other one of the lab's typical mistakes (``MISTAKES[::2]``) |
-| ``broken`` | the solution, then all of the lab's typical mistakes |
+| ``complete`` | the lab's course replay (the notes' own lines, ``labs/<lab>/replay.py``): full marks |
+| ``partial`` | the replay, then every other one of its typical mistakes, typed the course's way |
+| ``broken`` | the replay, then all of its typical mistakes |
+
+(A lab without a course replay falls back to its reference solution and ``MISTAKES``.)
 | ``unreachable`` | an address of the demo's own Docker network where nothing answers: ERROR, re-run |
 | ``badkey`` | the ``complete`` hosts, with a private key they do not trust: ERROR (login refused) |
 | ``nodaemon`` | a fresh host per role whose dockerd / libvirtd was stopped: FAIL everywhere, with the hint to start it (the student's state) |
@@ -49,10 +51,11 @@ from pathlib import Path
 
 import yaml
 
-from harness import catalog, images
+from harness import catalog, images, replay
 from harness.errors import UsageError
 from harness.host import Host, Role
 from harness.lab import HostSpec, Lab, LabEnv
+from harness.model import StepFailure
 from harness.runs import LABEL_RUN, RunLock, lock_dir, new_run_id, valid_run_id
 
 log = logging.getLogger(__name__)
@@ -199,10 +202,14 @@ class Prepared:
 
 
 def mistakes_for(lab: Lab, state: str):
+    """The typical mistakes a student in ``state`` made: the replay's (typed the course's way)
+    where the lab has a course replay, else the reference solution's."""
+    rp = replay.load(lab.name)
+    pool = rp.mistakes if rp is not None else lab.mistakes
     if state == "partial":
-        return lab.mistakes[::2]
+        return pool[::2]
     if state == "broken":
-        return lab.mistakes
+        return pool
     return ()
 
 
@@ -230,13 +237,24 @@ def prepare(prov, p: Prepared, run_id: str) -> Prepared:
             for h in p.hosts.values():
                 _stop_daemons(h)
         else:
-            failure = p.lab.solution.perform(env)
+            rp = replay.load(p.lab.name)
+            if rp is not None:  # a student who typed the notes' lines
+                try:
+                    rp.perform(env)
+                    failure = None
+                except Exception as exc:
+                    failure = StepFailure(step="course replay", message=f"{type(exc).__name__}: {exc}")
+            else:
+                failure = p.lab.solution.perform(env)
             if failure:
-                p.error = f"its reference solution broke at step {failure.step!r}: {failure.message[:300]}"
+                p.error = f"its {'course replay' if rp else 'reference solution'} broke at step {failure.step!r}: {failure.message[:300]}"
             else:
                 for m in mistakes_for(p.lab, p.state):
                     try:
-                        m.apply(env)
+                        if isinstance(m, replay.ReplayMistake):
+                            replay.run_actions(env, m.lines)
+                        else:
+                            m.apply(env)
                     except Exception as exc:
                         p.error = f"applying its mistake {m.name!r} failed: {type(exc).__name__}: {str(exc)[:300]}"
                         break
