@@ -512,8 +512,8 @@ class GuestSSH:
         except paramiko.AuthenticationException:
             client.close()
             _close_tunnel(tunnel)
-            raise GuestLoginRefused(f"guest {label} ({address}) refused {creds.describe()}: "
-                                    "set guest_user/guest_password (or guest_key_file) for this host in the inventory") from None
+            raise GuestLoginRefused(f"guest {label} refused {creds.describe()} (SSH to {address}): set guest_user/"
+                                    "guest_password (or guest_key_file) for this host in the inventory") from None
         except (paramiko.SSHException, OSError, EOFError) as exc:
             client.close()
             said = getattr(tunnel, "stderr_text", lambda: "")()
