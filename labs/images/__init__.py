@@ -1,5 +1,5 @@
-"""Images lab (catalog DK08, DK09, DK21; B02; C05, C14): tag, save/load, export/import, history,
-inspect, rmi and dangling images."""
+"""Images lab (catalog DK09, DK21; B02; C05, C14): tag, save/load (-o and >), export/import, what an
+import keeps."""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,23 +28,20 @@ class Params:
     # C14: docker run -d -it centos; docker export -o /opt/centos.tar ID; docker import -> mycentos:v1
     c14_archive: str = "/opt/centos.tar"
     c14_image: str = "mycentos:v1"
-    # B02: docker tag centos:latest mycts:latest; a stopped container uses it; docker rmi mycts:latest
+    # B02: docker tag centos:latest mycts:latest
     tag_source: str = "centos:latest"
     tag: str = "mycts:latest"
-    tag_container: str = "b02c"
-    # DK15 -> DK08: `docker build -t myip .` twice leaves the first image dangling
-    rebuilt_image: str = "myip"
 
 
 from labs.images.solution import MISTAKES, solution  # noqa: E402
 
 LAB = Lab(
     name="images",
-    title="Images: tag, save/load, export/import, history, inspect, rmi and dangling images",
+    title="Images: tag, save/load (-o and >), export/import, what an import keeps",
     topology=(HostSpec("docker01", Role.DOCKER_HOST),),
     params=Params,
     package_dir=Path(__file__).parent,
     solution=solution,
     mistakes=MISTAKES,
-    images=('centos:latest', 'centos:7.2.1511', 'nginx:latest'),  # the course's images, served by stand-ins (images/standins/map.txt)
+    images=('centos:latest', 'centos:7', 'centos:7.2.1511', 'nginx:latest', 'nginx:alpine'),  # the course's images, served by stand-ins (images/standins/map.txt)
 )

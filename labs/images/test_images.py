@@ -1,11 +1,11 @@
-"""Checks of the images family (catalog DK08, DK09, DK21, B02, C05, C14). Read-only on docker01:
-`docker image inspect/history`, `tar -t`/`tar -xO` of the student's archives, and
-`docker run --rm --pull never` probes (nothing is ever pulled)."""
+"""Checks of the images family (catalog DK09, DK21, B02, C05, C14). Read-only on docker01:
+`docker image inspect/history`, and `stat`, `tar -t`/`tar -xO` and `sha256sum` of the student's
+archives at the paths the notes use. No check runs a container or an image."""
 
 import json
 
 import pytest
-from labs.common.docker import image as _image
+from labs.common.docker import image as _image, image_id
 
 
 def _file_mode_size(docker01, path):
@@ -29,21 +29,18 @@ def _history(docker01, image):
     return [json.loads(line) for line in res.stdout.splitlines() if line.strip()]
 
 
-# --------------------------------------------------------------------------- B02: tag and rmi
+# --------------------------------------------------------------------------- B02: tag
 
 
 @pytest.mark.points(2)
-@pytest.mark.hint(zh="docker tag centos:latest mycts:latest 只是给同一个镜像起别名；有容器在用时 docker rmi mycts:latest 只删除这个标签",
-                  en="docker tag centos:latest mycts:latest is another name for the same image; with a container using it, docker rmi mycts:latest only removes that tag")
-def test_b02_tag_then_untag(docker01, params):
-    """b02c was created from mycts:latest, the same image as centos:latest; docker rmi mycts:latest only untagged it."""
-    res = docker01.run("docker container inspect %s 2>/dev/null", params.tag_container)
-    assert res.rc == 0, f"container {params.tag_container} (created from {params.tag}) does not exist"
-    c = json.loads(res.stdout)[0]
-    assert c["Config"]["Image"] == params.tag, f"{params.tag_container} was created from {c['Config']['Image']}"
-    source = _image(docker01, params.tag_source)
-    assert c["Image"] == source["Id"], f"{params.tag} was not the same image as {params.tag_source}"
-    assert docker01.run("docker image inspect %s", params.tag).rc != 0, f"{params.tag} still exists: docker rmi {params.tag}"
+@pytest.mark.hint(zh="docker tag centos:latest mycts:latest 只是给同一个镜像起别名：docker images 里两者 IMAGE ID 相同",
+                  en="docker tag centos:latest mycts:latest is another name for the same image: docker images shows one IMAGE ID for both")
+def test_b02_tag(docker01, params):
+    """mycts:latest exists and names the same image ID as centos:latest."""
+    tagged = image_id(docker01, params.tag)
+    assert tagged, f"image {params.tag} does not exist on {docker01.name} (docker tag {params.tag_source} {params.tag})"
+    source = image_id(docker01, params.tag_source)
+    assert tagged == source, f"{params.tag} is {tagged[7:19]}, not the image {params.tag_source} names ({(source or 'none')[7:19]})"
 
 
 # --------------------------------------------------------------------------- DK09, C05: save and load
@@ -53,7 +50,8 @@ def test_b02_tag_then_untag(docker01, params):
 @pytest.mark.hint(zh="docker image save centos:7.2.1511 > centos-7.2.1511.tgz 保存镜像（是 tar，含 manifest.json）；删除镜像后 docker image load -i 恢复，ID 不变",
                   en="docker image save centos:7.2.1511 > centos-7.2.1511.tgz saves the image (a tar with manifest.json); after removing it, docker image load -i brings it back with the same ID")
 def test_dk09_save_archive(docker01, params):
-    """/my_docker/centos-7.2.1511.tgz is a docker save archive of centos:7.2.1511 whose image is the one present now."""
+    """/my_docker/centos-7.2.1511.tgz is a docker save archive of centos:7.2.1511 (manifest.json), and the image of
+    that tag now is the one in the archive (its ID is the archive's config digest)."""
     path = f"{params.build_dir}/{params.saved_archive}"
     manifest = _manifest(docker01, path)
     entry = next((m for m in manifest if params.saved_image in (m.get("RepoTags") or [])), None)
@@ -61,9 +59,7 @@ def test_dk09_save_archive(docker01, params):
     img = _image(docker01, params.saved_image)
     config_id = entry["Config"].split("/")[-1].removesuffix(".json")
     assert img["Id"].removeprefix("sha256:") == config_id, \
-        f"{params.saved_image} ({img['Id'][:19]}) is not the image saved in {path} ({config_id[:12]})"
-    assert img["Config"]["Cmd"] == ["/bin/bash"] and len(_history(docker01, params.saved_image)) > 1, \
-        "a saved and loaded image keeps its CMD and history"
+        f"{params.saved_image} ({img['Id'][7:19]}) is not the image saved in {path} ({config_id[:12]})"
 
 
 @pytest.mark.points(1)
@@ -100,15 +96,16 @@ def test_dk21_export_rootfs(docker01, params):
 @pytest.mark.hint(zh="docker import 得到的镜像只有一层，历史和元数据（CMD、EXPOSE）都丢了，所以 docker run 时必须给出命令",
                   en="An imported image has one layer and loses history and metadata (CMD, EXPOSE): docker run then needs a command")
 def test_dk21_import_loses_metadata(docker01, params):
-    """test/my_nginx:v1.0: one layer, one history row, no CMD/ENTRYPOINT/EXPOSE; running it without a command fails."""
-    img = _image(docker01, params.import_image)
-    assert len(img["RootFS"]["Layers"]) == 1, f"{len(img['RootFS']['Layers'])} layers"
+    """test/my_nginx:v1.0: one layer, one history row (Imported from), no CMD/ENTRYPOINT/EXPOSE."""
+    img = _image(docker01, params.import_image, f"docker import {params.export_archive} {params.import_image}")
+    assert len(img["RootFS"]["Layers"]) == 1, f"{params.import_image} has {len(img['RootFS']['Layers'])} layers, an import has one"
     history = _history(docker01, params.import_image)
-    assert len(history) == 1 and "Imported from" in history[0].get("Comment", ""), f"history: {history}"
+    assert len(history) == 1 and "Imported from" in history[0].get("Comment", ""), \
+        f"{params.import_image}'s history has {len(history)} rows ({[h.get('Comment') or h.get('CreatedBy', '')[:40] for h in history[:3]]}), an import has one: Imported from"
     cfg = img.get("Config") or {}
-    assert not cfg.get("Cmd") and not cfg.get("Entrypoint") and not cfg.get("ExposedPorts"), f"config: {cfg}"
-    res = docker01.run("docker run --rm --pull never %s", params.import_image)
-    assert res.rc != 0 and "No command specified" in res.stderr, f"exit {res.rc}: {res.stderr.strip()[:200]}"
+    assert not cfg.get("Cmd") and not cfg.get("Entrypoint") and not cfg.get("ExposedPorts"), \
+        f"{params.import_image} has metadata an import does not keep (Cmd {cfg.get('Cmd')}, Entrypoint {cfg.get('Entrypoint')}, " \
+        f"ExposedPorts {cfg.get('ExposedPorts')}): it was not made by docker import"
 
 
 @pytest.mark.points(1)
@@ -116,35 +113,27 @@ def test_dk21_import_loses_metadata(docker01, params):
                   en="cat my_nginx02.tar | docker import - test imports from standard input as test:latest")
 def test_dk21_import_from_stdin(docker01, params):
     """test:latest was imported from standard input: one layer, comment `Imported from -`."""
-    img = _image(docker01, params.import_stdin_image)
-    assert len(img["RootFS"]["Layers"]) == 1, f"{len(img['RootFS']['Layers'])} layers"
-    assert img.get("Comment") == "Imported from -", f"Comment is {img.get('Comment')!r}"
+    img = _image(docker01, params.import_stdin_image, "cat my_nginx02.tar | docker import - test")
+    assert len(img["RootFS"]["Layers"]) == 1, f"{params.import_stdin_image} has {len(img['RootFS']['Layers'])} layers, an import has one"
+    assert img.get("Comment") == "Imported from -", f"{params.import_stdin_image}'s Comment is {img.get('Comment')!r}, not 'Imported from -' (docker import)"
 
 
 @pytest.mark.points(1)
 @pytest.mark.hint(zh="docker export -o /opt/centos.tar 容器（运行中也可以导出），docker import /opt/centos.tar mycentos:v1",
                   en="docker export -o /opt/centos.tar CONTAINER (running or not), then docker import /opt/centos.tar mycentos:v1")
 def test_c14_export_import_mycentos(docker01, params):
-    """/opt/centos.tar (export -o, mode 600) holds a filesystem; mycentos:v1 is its one-layer import and runs cat."""
+    """/opt/centos.tar (export -o, mode 600) holds a filesystem; mycentos:v1 is its import (one layer: the tar itself)."""
     mode, _ = _file_mode_size(docker01, params.c14_archive)
-    names = set(docker01.run("tar -tf %s", params.c14_archive).stdout.split())
-    assert "etc/os-release" in names and "manifest.json" not in names, f"{params.c14_archive} is not a container export"
+    listing = docker01.run("tar -tf %s", params.c14_archive)
+    names = set(listing.stdout.split())
+    assert listing.rc == 0 and "etc/os-release" in names and "manifest.json" not in names, \
+        f"{params.c14_archive} is not the filesystem of a centos container (docker export)"
     assert mode == "600", f"{params.c14_archive} has mode {mode} (docker export -o writes 600)"
-    img = _image(docker01, params.c14_image)
-    assert len(img["RootFS"]["Layers"]) == 1 and not (img.get("Config") or {}).get("Cmd"), "mycentos:v1 is not an import"
-    res = docker01.run("docker run --rm --pull never %s cat /etc/os-release", params.c14_image)
-    assert res.rc == 0 and "NAME=" in res.stdout, f"exit {res.rc}: {res.stderr.strip()[:200]}"
+    img = _image(docker01, params.c14_image, f"docker import {params.c14_archive} {params.c14_image}")
+    layers = img["RootFS"].get("Layers") or []
+    assert len(layers) == 1 and not (img.get("Config") or {}).get("Cmd"), \
+        f"{params.c14_image} has {len(layers)} layers and CMD {(img.get('Config') or {}).get('Cmd')}: not a docker import"
+    digest = docker01.run("sha256sum %s", params.c14_archive).stdout.split()
+    assert digest and layers[0] == f"sha256:{digest[0]}", f"{params.c14_image} was not imported from {params.c14_archive} (its layer is not that tar)"
 
 
-# --------------------------------------------------------------------------- DK08: dangling images
-
-
-@pytest.mark.points(2)
-@pytest.mark.hint(zh="同一个标签构建两次后，旧镜像变成 <none>（虚悬镜像）；用 docker image prune 或 docker rmi $(docker images -q -f dangling=true) 删除",
-                  en="Building the same tag twice leaves the old image as <none> (dangling); remove it with docker image prune or docker rmi $(docker images -q -f dangling=true)")
-def test_dk08_dangling_removed(docker01, params):
-    """myip was rebuilt (it is the ENTRYPOINT version) and no dangling image is left."""
-    img = _image(docker01, params.rebuilt_image)
-    assert img["Config"].get("Entrypoint"), f"{params.rebuilt_image} is not the rebuilt (ENTRYPOINT) image"
-    dangling = docker01.run("docker images -q -f dangling=true").stdout.split()
-    assert not dangling, f"dangling images left: {dangling}"
