@@ -8,7 +8,6 @@ names the notes themselves type (cc_web, web, web02, dbdata, db1, db2, dbdata2, 
 
 import json
 import re
-import shlex
 
 import pytest
 
