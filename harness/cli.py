@@ -19,19 +19,68 @@ EXIT_USAGE = 2
 EXIT_RERUN = 3  # graded, but some students' checks are ERROR: they need a re-run
 
 
+EXIT_INTERRUPTED = 130
+
+
 def _labs_arg(value: str | None) -> list[str] | None:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+    if value is None:
+        return None
+    labs = [v.strip() for v in value.split(",") if v.strip()]
+    if not labs:
+        raise UsageError(f"--labs {value!r} names no lab (leave --labs out to run every lab)")
+    return labs
 
 
 def _pytest(args: list[str]) -> int:
+    """Run pytest in process; its own exit codes mapped to labctl's (interrupted: 130, usage: 2)."""
     import pytest
 
-    return int(pytest.main(args))
+    rc = int(pytest.main(args))
+    if rc == int(pytest.ExitCode.INTERRUPTED):
+        print("labctl: interrupted; the report says what was graded (finished: no), "
+              "leftovers of this run are removed by `labctl reap`", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if rc == int(pytest.ExitCode.USAGE_ERROR):
+        return EXIT_USAGE
+    return rc
+
+
+def _check_run_options(ns: argparse.Namespace) -> None:
+    """Every option checked before anything runs: one line and exit 2 for each mistake."""
+    from harness import catalog
+    from harness.runs import valid_run_id
+
+    jobs = str(ns.jobs)
+    if jobs != "auto" and not (jobs.isdigit() and int(jobs) >= 1):
+        raise UsageError(f"-j {jobs!r}: give a number of workers (1 or more) or 'auto'")
+    if ns.run_id is not None and not valid_run_id(ns.run_id):
+        raise UsageError(f"--run-id {ns.run_id!r}: use 3-41 lowercase letters, digits and dashes")
+    labs = catalog.all_labs()
+    per_lab: dict[str, dict[str, str]] = {}
+    for item in ns.lab_param or []:
+        key, sep, value = item.partition("=")
+        lab, dot, name = key.partition(".")
+        if not sep or not dot or not lab or not name:
+            raise UsageError(f"--lab-param {item!r}: expected LAB.NAME=VALUE, e.g. disk_images.data_dir=/srv/data")
+        if lab not in labs:
+            raise UsageError(f"--lab-param {item!r}: unknown lab {lab!r} (labs: {', '.join(sorted(labs))})")
+        per_lab.setdefault(lab, {})[name] = value
+    for lab, overrides in per_lab.items():
+        labs[lab].make_params(overrides)  # an unknown parameter or a wrong type: UsageError naming it
+    report_dir = Path(ns.report_dir)
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+        probe = report_dir / ".labctl-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"--report-dir {ns.report_dir}: cannot write there ({exc.strerror or exc})") from None
 
 
 def _common(ns: argparse.Namespace, only: set[str] | None = None) -> list[str]:
     from harness import catalog
 
+    _check_run_options(ns)
     labs = [lab for lab in catalog.select(_labs_arg(ns.labs)) if only is None or lab.name in only]
     if not labs:
         raise UsageError(f"no lab to run: the inventory's targets ask for {', '.join(sorted(only or ()))} only")
@@ -59,7 +108,7 @@ def cmd_validate(ns: argparse.Namespace) -> int:
 
     docker_client()  # one clear line when dockerd is down
     rc = _pytest(_common(ns) + ["--mode=validate", "--provisioner=container"])
-    return 0 if rc == 0 else 1
+    return rc if rc in (0, EXIT_USAGE, EXIT_INTERRUPTED) else 1
 
 
 def cmd_image(ns: argparse.Namespace) -> int:
@@ -87,6 +136,8 @@ def cmd_grade(ns: argparse.Namespace) -> int:
         args.append(f"--known-hosts={ns.known_hosts}")
     rc = _pytest(args)
     # Students failing checks is the normal outcome of grading; only a broken run is an error.
+    if rc in (EXIT_USAGE, EXIT_INTERRUPTED):
+        return rc
     if rc not in (0, 1):
         return rc
     grades = Path(ns.report_dir).resolve() / ns.run_id / "grades.json"
@@ -116,9 +167,33 @@ def cmd_demo_class(ns: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(ns: argparse.Namespace) -> int:
+    """Write a run's reports again from its journal: after a killed controller, or to re-render."""
+    from harness.journal import FILENAME, result_from_journal
+    from harness.reporting import score_table, write_reports
+
+    run_dir = Path(ns.run_dir)
+    journal = run_dir / FILENAME
+    if not journal.is_file():
+        raise UsageError(f"{run_dir}: no {FILENAME} here (give a run's report directory, e.g. reports/<run-id>)")
+    try:
+        result = result_from_journal(journal)
+    except (ValueError, KeyError) as exc:
+        raise UsageError(f"{journal}: {exc}") from None
+    paths = write_reports(result, run_dir)
+    print(score_table(result))
+    state = "finished" if result.finished else f"NOT finished: {result.interrupted}"
+    print(f"report ({state}): {paths.html}")
+    return 0
+
+
 def cmd_reap(ns: argparse.Namespace) -> int:
     from harness import reap
     from harness.provisioners.container import docker_client
+    from harness.runs import valid_run_id
+
+    if ns.run_id is not None and not valid_run_id(ns.run_id):
+        raise UsageError(f"--run-id {ns.run_id!r}: use 3-41 lowercase letters, digits and dashes")
 
     lines = reap.reap(run_id=ns.run_id, dry_run=ns.dry_run, client=docker_client())
     verb = "would remove" if ns.dry_run else "removed"
@@ -197,6 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--run-id", help="remove this run's leftovers, alive or not")
     r.add_argument("--dry-run", action="store_true", help="only list them")
     r.set_defaults(func=cmd_reap)
+    rp = sub.add_parser("report", help="write a run's reports again from its journal (after a crash or Ctrl-C)")
+    rp.add_argument("run_dir", metavar="RUN_DIR", help="the run's report directory, e.g. reports/<run-id>")
+    rp.set_defaults(func=cmd_report)
     ls = sub.add_parser("labs", help="list the labs")
     ls.set_defaults(func=cmd_labs)
     return p
@@ -211,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("labctl: interrupted; leftovers of this run are removed by `labctl reap`", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

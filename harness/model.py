@@ -19,7 +19,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: "finished" is a bool, with "ended" and "interrupted"; "skipped" per target; negative control
 
 
 class Outcome(str, enum.Enum):
@@ -221,7 +221,8 @@ class RunResult:
     mode: str  # "grade" or "validate"
     provisioner: str
     started: str  # ISO 8601, UTC
-    finished: str = ""
+    ended: str = ""  # ISO 8601, UTC, when the run finished normally ("" if it did not)
+    interrupted: str = ""  # why the run did not finish (Ctrl-C, a killed controller...), "" if it did
     targets: dict[str, TargetResult] = field(default_factory=dict)
     environment: dict[str, str] = field(default_factory=dict)  # e.g. accel=tcg, image=..., harness version
 
@@ -238,6 +239,11 @@ class RunResult:
     def labs(self) -> list[str]:
         return sorted({lab for t in self.targets.values() for lab in t.labs})
 
+    @property
+    def finished(self) -> bool:
+        """True only for a run that reached its end: an interrupted run's report says it is partial."""
+        return bool(self.ended) and not self.interrupted
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": "labharness/grades",
@@ -247,6 +253,8 @@ class RunResult:
             "provisioner": self.provisioner,
             "started": self.started,
             "finished": self.finished,
+            "ended": self.ended,
+            "interrupted": self.interrupted,
             "environment": dict(self.environment),
             "labs": self.labs,
             "targets": {name: t.to_dict() for name, t in sorted(self.targets.items())},
@@ -254,14 +262,18 @@ class RunResult:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunResult:
-        if d.get("schema_version") != SCHEMA_VERSION:
-            raise ValueError(f"grades.json schema_version {d.get('schema_version')!r}, expected {SCHEMA_VERSION}")
+        version = d.get("schema_version")
+        if version not in (1, SCHEMA_VERSION):
+            raise ValueError(f"grades.json schema_version {version!r}, expected {SCHEMA_VERSION}")
+        if version == 1:  # "finished" was the end time
+            d = {**d, "ended": d.get("finished") or "", "interrupted": "" if d.get("finished") else "unknown (schema 1)"}
         return cls(
             run_id=d["run_id"],
             mode=d["mode"],
             provisioner=d["provisioner"],
             started=d["started"],
-            finished=d.get("finished", ""),
+            ended=d.get("ended", ""),
+            interrupted=d.get("interrupted", ""),
             environment=d.get("environment", {}),
             targets={k: TargetResult.from_dict(v) for k, v in d["targets"].items()},
         )

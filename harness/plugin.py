@@ -31,7 +31,7 @@ from harness import capabilities, evidence, negative
 from harness.errors import HarnessError, ProvisioningError, UsageError
 from harness.host import Host
 from harness.lab import Lab, LabEnv
-from harness.model import CheckResult, Hint, Outcome, RunResult, StepFailure
+from harness.model import CheckResult, Hint, Outcome, RunResult
 from harness.provisioners import NAMES as PROVISIONERS
 from harness.provisioners import get_provisioner
 from harness.provisioners.base import Provisioner
@@ -119,6 +119,7 @@ class LabSession:
         self.accel = "tcg"
         self.accel_reason = "not probed"
         self._reaped = False
+        self.recorder = None  # harness.recording.Recorder, on the process that writes reports
 
     @property
     def provisioner(self) -> Provisioner:
@@ -284,7 +285,12 @@ def pytest_configure(config: pytest.Config) -> None:
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SESSION_KEY] = session
-    if session.worker or not _looks_like_lab_session(config):
+    if session.worker:
+        allure_dir = config.workerinput.get("lh_allure_dir")  # type: ignore[attr-defined]
+        if allure_dir and hasattr(config.option, "allure_report_dir") and not config.option.allure_report_dir:
+            config.option.allure_report_dir = allure_dir  # every worker writes its own results there
+        return
+    if not _looks_like_lab_session(config):
         return
     if session.provisioner_name == "static":
         from harness.progress import ProgressReporter
@@ -299,7 +305,16 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(LabScheduler(per_target=session.provisioner_name == "static"), "labharness-scheduler")
     session.lock = RunLock(session.run_id)
     session.lock.acquire()
-    session.report_dir.mkdir(parents=True, exist_ok=True)
+    from harness.recording import Recorder
+
+    session.recorder = Recorder(config, session)
+    try:
+        session.report_dir.mkdir(parents=True, exist_ok=True)
+        session.recorder.open()
+    except OSError as exc:
+        session.lock.release()
+        raise pytest.UsageError(f"--report-dir: cannot write {session.recorder.path}: {exc.strerror or exc}") from None
+    config.pluginmanager.register(session.recorder, "labharness-recorder")
     if not getattr(config.option, "xmlpath", None):
         config.option.xmlpath = str(session.report_dir / "junit.xml")
     if hasattr(config.option, "allure_report_dir") and not config.option.allure_report_dir:
@@ -309,6 +324,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_configure_node(node) -> None:  # xdist hook, on the controller
     node.workerinput["lh_run_id"] = _session(node.config).run_id
+    node.workerinput["lh_allure_dir"] = getattr(node.config.option, "allure_report_dir", None) or ""
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -606,22 +622,9 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     # Runs on the controller for every report, including those coming from xdist workers.
     session = _CURRENT.get("session")
-    if session is None or session.worker:
+    if session is None or session.worker or session.recorder is None:
         return
-    for key, value in report.user_properties:
-        if key == RESULT_KEY:
-            session.result.add(CheckResult.from_dict(json.loads(value)))
-        elif key == ENV_KEY:
-            info = json.loads(value)
-            lab = session.result.lab(info["target"], info["lab"])
-            lab.duration = info["duration"]
-            if info["solution_failure"]:
-                lab.solution_failure = StepFailure(**info["solution_failure"])
-            lab.negative_control = info.get("negative_control", [])
-            session.result.environment[f"steps.{info['lab']}.{info['target']}"] = ", ".join(
-                f"{k} {v:.1f}s" for k, v in info["steps"].items())
-            if info.get("accel"):
-                session.result.environment["guest_accel"] = info["accel"]
+    session.recorder.record(report)
 
 
 _CURRENT: dict[str, LabSession] = {}
@@ -634,12 +637,15 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     ls = _session(session.config)
     _CURRENT.pop("session", None)
-    if ls.worker or not ls.result.targets:
+    if ls.worker or ls.recorder is None:
         return
+    from harness.journal import result_from_journal
     from harness.reporting import write_reports
 
-    ls.result.finished = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    write_reports(ls.result, ls.report_dir)
+    ls.recorder.end(exitstatus)
+    ls.result = result_from_journal(ls.recorder.path)  # the reports say what is on disk
+    if ls.result.targets:
+        write_reports(ls.result, ls.report_dir)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:

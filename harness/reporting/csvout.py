@@ -58,7 +58,7 @@ def row(run: RunResult, target: TargetResult) -> list[str]:
         fmt_num(floor_percent(target.percent)),
         fmt_num(target.ungraded),
         fmt_num(target.skipped),
-        "yes" if target.complete else "no",
+        "yes" if target.complete and run.finished else "no",
     ]
 
 

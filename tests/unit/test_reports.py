@@ -40,7 +40,7 @@ def sample_run() -> RunResult:
         mode="grade",
         provisioner="static",
         started="2026-01-01T12:00:00Z",
-        finished="2026-01-01T12:05:00Z",
+        ended="2026-01-01T12:05:00Z",
         environment={"accel": "kvm", "harness": "0.1.0", "image": "<img>&co"},
     )
     P, F, E, S = Outcome.PASS, Outcome.FAIL, Outcome.ERROR, Outcome.SKIP

@@ -1,0 +1,140 @@
+"""The controller's recorder: writes the run's journal (``harness/journal.py``) as results arrive.
+
+Registered only on the process that writes reports (the xdist controller, or the single
+process). It records what was planned as soon as collection is known, each check result and
+finished environment the moment its report arrives (including from xdist workers), a worker
+crash against the check it was running, and how the run ended. The plugin then writes the
+reports from the journal, so what the reports say is what is on disk, whatever happened.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.journal import FILENAME, Journal, Planned
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _marks(fn) -> tuple[float, str, str, str]:
+    points, zh, en = 0.0, "", ""
+    for m in getattr(fn, "pytestmark", ()):
+        if m.name == "points" and m.args:
+            points = float(m.args[0])
+        elif m.name == "hint":
+            zh, en = m.kwargs.get("zh", ""), m.kwargs.get("en", "")
+    doc = (fn.__doc__ or "").strip().splitlines()
+    return points, zh, en, doc[0] if doc else fn.__name__
+
+
+def planned_from_item(item: pytest.Item, lab: str, target: str) -> Planned:
+    fn = getattr(item, "function", None)
+    points, zh, en, title = _marks(fn) if fn is not None else (0.0, "", "", item.name)
+    return Planned(item.nodeid, lab, target, getattr(item, "originalname", item.name), title, points, zh, en)
+
+
+def planned_from_nodeid(nodeid: str, targets: list[str]) -> Planned | None:
+    """What the controller can know of a check from its node id alone (xdist: workers collect)."""
+    from harness import catalog
+    from harness.progress import target_of_nodeid
+
+    path, _, rest = nodeid.partition("::")
+    func = rest.split("[", 1)[0]
+    lab = Path(path).parent.name
+    if lab not in catalog.all_labs() or not func:
+        return None
+    target = target_of_nodeid(nodeid, targets)
+    if target is None:
+        return None
+    try:
+        fn = getattr(importlib.import_module(f"labs.{lab}.{Path(path).stem}"), func)
+    except (ImportError, AttributeError):
+        return None
+    points, zh, en, title = _marks(fn)
+    return Planned(nodeid, lab, target, func, title, points, zh, en)
+
+
+class Recorder:
+    def __init__(self, config: pytest.Config, session) -> None:
+        self.config = config
+        self.session = session  # harness.plugin.LabSession
+        self.journal: Journal | None = None
+        self.planned = False
+        self.interrupted = ""
+
+    @property
+    def path(self) -> Path:
+        return self.session.report_dir / FILENAME
+
+    def open(self) -> None:
+        r = self.session.result
+        self.journal = Journal(self.path)
+        self.journal.append("run", run_id=r.run_id, mode=r.mode, provisioner=r.provisioner, started=r.started,
+                            environment=dict(r.environment))
+
+    def append(self, kind: str, **data) -> None:
+        if self.journal is not None:
+            self.journal.append(kind, **data)
+
+    # ------------------------------------------------------------------ planned
+
+    def plan(self, planned: list[Planned]) -> None:
+        if self.planned or not planned:
+            return
+        self.planned = True
+        self.append("planned", checks=[p.to_dict() for p in planned])
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        from harness.plugin import lab_of
+
+        planned = []
+        for item in session.items:
+            lab = lab_of(getattr(item, "module", None))
+            callspec = getattr(item, "callspec", None)
+            if lab is None or callspec is None or "lh_target" not in callspec.params:
+                continue
+            planned.append(planned_from_item(item, lab.name, str(callspec.params["lh_target"])))
+        self.plan(planned)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node, ids: list[str]) -> None:
+        if self.planned:
+            return
+        try:
+            targets = self.session.provisioner.targets()
+        except Exception:
+            return
+        self.plan([p for p in (planned_from_nodeid(n, targets) for n in ids) if p is not None])
+
+    # ------------------------------------------------------------------ results
+
+    def record(self, report: pytest.TestReport) -> None:
+        from harness.plugin import ENV_KEY, RESULT_KEY
+
+        seen = False
+        for key, value in report.user_properties:
+            if key == RESULT_KEY:
+                self.append("check", result=json.loads(value))
+                seen = True
+            elif key == ENV_KEY:
+                self.append("env", info=json.loads(value))
+        if not seen and report.when == "???" and report.failed:  # xdist: the worker died running it
+            self.append("crashed", nodeid=report.nodeid, detail=str(report.longrepr)[-500:])
+
+    def pytest_keyboard_interrupt(self, excinfo) -> None:
+        self.interrupted = "interrupted (Ctrl-C)"
+
+    def end(self, exitstatus: int) -> None:
+        if not self.interrupted and int(exitstatus) == int(pytest.ExitCode.INTERRUPTED):
+            self.interrupted = "interrupted (the session was stopped before the end)"
+        self.append("end", at=_now(), interrupted=self.interrupted)
+        if self.journal is not None:
+            self.journal.close()
