@@ -1,4 +1,4 @@
-"""Docker installation lab (catalog DK02-DK05, A01, B01, C01, C03, C04): the daemon, daemon.json, sysctl, storage."""
+"""Docker installation lab (catalog DK02-DK05, A01, C01, C04; B01 and C03 are facts of the machine, not graded): the daemon, daemon.json, sysctl, storage."""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,10 +13,6 @@ class Params:
 
     # DK03 (the catalog's reading; A01, B12 and C06 name other mirrors): comma-separated
     registry_mirrors: str = "https://reg-mirror.qiniu.com"
-    # DK24's second daemon.json: "insecure-registries": ["10.0.1.70:5000"], i.e. docker01's own
-    # address and port 5000. Empty = docker01's address on the lab network.
-    insecure_registry: str = ""
-    registry_port: int = 5000
     sysctl_file: str = "/etc/sysctl.conf"
     daemon_json: str = "/etc/docker/daemon.json"
     data_root: str = "/var/lib/docker"
@@ -29,7 +25,7 @@ from labs.docker_install.solution import MISTAKES, solution  # noqa: E402
 
 LAB = Lab(
     name="docker_install",
-    title="Install Docker: daemon up, sysctl forwarding, daemon.json mirrors and insecure registries, storage driver",
+    title="Install Docker: daemon up, sysctl forwarding, daemon.json mirror, storage driver, the first containers",
     topology=(HostSpec("docker01", Role.DOCKER_HOST),),
     params=Params,
     package_dir=Path(__file__).parent,

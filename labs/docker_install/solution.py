@@ -7,18 +7,10 @@ a yum repository on CentOS 7); there is no systemd, so `systemctl restart docker
 
 from __future__ import annotations
 
-import json
-
-
 from harness.lab import LabEnv, Mistake, Solution
 from labs.common.docker import merge_daemon_json
 
 solution = Solution()
-
-
-def insecure_registry(params, docker01) -> str:
-    """DK24's insecure registry: docker01's own address and the registry port, unless given."""
-    return params.insecure_registry or f"{docker01.address}:{params.registry_port}"
 
 
 def mirrors(params) -> list[str]:
@@ -33,8 +25,8 @@ def _restart_docker(h) -> None:
 @solution.step("DK02: kernel forwarding parameters in /etc/sysctl.conf, then sysctl -p")
 def dk02_sysctl(env: LabEnv) -> None:
     p, h = env.params, env["docker01"]
-    h.put_file("/tmp/sysctl-docker.conf", (env.files / "sysctl-docker.conf").read_bytes())
-    h.check("cat /tmp/sysctl-docker.conf >> %s && rm /tmp/sysctl-docker.conf && sysctl -p %s", p.sysctl_file, p.sysctl_file)
+    h.put_file(p.sysctl_file, (env.files / "sysctl-docker.conf").read_bytes())
+    h.check("sysctl -p %s", p.sysctl_file)
 
 
 @solution.step("DK02: the docker daemon runs (the course: yum install docker-ce; systemctl enable --now docker)")
@@ -42,10 +34,10 @@ def dk02_daemon(env: LabEnv) -> None:
     env["docker01"].check("labharness-dockerd status && docker version")
 
 
-@solution.step("DK03 + DK24: registry-mirrors and insecure-registries in /etc/docker/daemon.json, restart docker")
+@solution.step("DK03: registry-mirrors in /etc/docker/daemon.json, restart docker")
 def dk03_daemon_json(env: LabEnv) -> None:
     p, h = env.params, env["docker01"]
-    merge_daemon_json(h, p.daemon_json, {"registry-mirrors": mirrors(p), "insecure-registries": [insecure_registry(p, h)]})
+    merge_daemon_json(h, p.daemon_json, {"registry-mirrors": mirrors(p)})
     _restart_docker(h)
 
 
@@ -75,17 +67,6 @@ def _rp_filter_not_loaded(env: LabEnv) -> None:
     env["docker01"].check("sysctl -w net.ipv4.conf.all.rp_filter=1 net.ipv4.conf.default.rp_filter=1")
 
 
-def _daemon_json_overwritten(env: LabEnv) -> None:
-    """`tee /etc/docker/daemon.json` with the mirror only (B12's command), then a restart:
-    the insecure registry is gone. The student starts the nginx container again afterwards."""
-    p, h = env.params, env["docker01"]
-    running = h.check("docker ps -q").split()
-    h.put_file(p.daemon_json, (json.dumps({"registry-mirrors": mirrors(p)}, indent=2) + "\n").encode())
-    _restart_docker(h)
-    for cid in running:
-        h.check("docker start %s", cid)
-
-
 def _nginx_not_published(env: LabEnv) -> None:
     """Ran the quick-start nginx without -p 80:80 (then edited its page all the same)."""
     p, h = env.params, env["docker01"]
@@ -100,8 +81,6 @@ MISTAKES = (
             _sysctl_not_persisted, frozenset({"test_dk02_sysctl_persisted"})),
     Mistake("rp_filter_not_loaded", "edited /etc/sysctl.conf but never ran sysctl -p", _rp_filter_not_loaded,
             frozenset({"test_dk02_sysctl_runtime"})),
-    Mistake("daemon_json_overwritten", "overwrote daemon.json with tee (mirror only), dropping insecure-registries",
-            _daemon_json_overwritten, frozenset({"test_dk24_insecure_registry"})),
     Mistake("nginx_not_published", "ran the quick-start nginx without -p 80:80", _nginx_not_published,
             frozenset({"test_dk05_nginx_published", "test_c01_page_served"})),
 )
