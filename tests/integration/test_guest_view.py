@@ -24,7 +24,6 @@ import pytest
 
 from harness.guest import AGENT_CHANNEL, GuestImage, Nic, domain_xml
 from harness.guest_ssh import GuestCredentials, GuestLoginRefused, GuestNoAddress, GuestTransportError, GuestView
-from harness.lab import LabEnv
 from harness.provisioners.container import ContainerProvisioner
 from harness.runs import RunLock, new_run_id
 from labs.vm_basics import LAB
@@ -46,8 +45,7 @@ def kvm01():
     lock.acquire()
     prov = ContainerProvisioner(run_id=run_id)
     try:
-        hosts = prov.create(LAB, TARGET)
-        LabEnv(lab=LAB, target=TARGET, run_id=run_id, hosts=hosts, params=LAB.make_params({}))
+        hosts = prov.create(LAB, TARGET)  # vm_basics: one kvm01, nothing else
         yield hosts["kvm01"]
         for h in hosts.values():
             h.close()
