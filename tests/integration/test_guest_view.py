@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.guest import AGENT_CHANNEL, GuestImage, Nic, domain_xml
-from harness.guest_ssh import GuestCredentials, GuestLoginRefused, GuestNoAddress, GuestTransportError, GuestView
+from harness.guest import AGENT_CHANNEL, ExecTimeout, GuestImage, Nic, domain_xml
+from harness.guest_ssh import MAX_OUTPUT, GuestCredentials, GuestLoginRefused, GuestNoAddress, GuestTransportError, GuestView
 from harness.provisioners.container import ContainerProvisioner
 from harness.runs import RunLock, new_run_id
 from labs.vm_basics import LAB
@@ -133,6 +133,21 @@ def test_ssh_without_agent(kvm01, dom):
     assert view.vcpus_online() == 1
     assert view.hostname() == VM
     assert any(f["mountpoint"] == "/proc" for f in view.fsinfo())
+
+    # a command's deadline: ExecTimeout (ERROR) in about that time; the connection stays usable
+    t0 = time.monotonic()
+    with pytest.raises(ExecTimeout):
+        view.run("sleep 20", timeout=2)
+    assert time.monotonic() - t0 < 6
+    assert view.run("echo still").stdout == "still\n"
+    # output is capped, not buffered whole
+    big = view.run("head -c 3000000 /dev/zero | tr '\\0' x", timeout=60)
+    assert big.rc == 0 and len(big.stdout) == MAX_OUTPUT
+    # what the labs' checks call
+    from labs.common.kvm import guest, guest_run
+
+    res = guest_run(guest(kvm01, VM), "cat /proc/cmdline")
+    assert res.rc == 0 and f"guestname={VM}" in res.stdout
     log.info("figures: %s", FIGURES)
 
 
