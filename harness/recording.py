@@ -40,25 +40,30 @@ def planned_from_item(item: pytest.Item, lab: str, target: str) -> Planned:
     return Planned(item.nodeid, lab, target, getattr(item, "originalname", item.name), title, points, zh, en)
 
 
-def planned_from_nodeid(nodeid: str, targets: list[str]) -> Planned | None:
+def planned_from_nodeid(nodeid: str, targets: list[str], rootdir: Path) -> Planned | None:
     """What the controller can know of a check from its node id alone (xdist: workers collect)."""
-    from harness import catalog
+    import sys
+
+    from harness.plugin import lab_of
     from harness.progress import target_of_nodeid
 
     path, _, rest = nodeid.partition("::")
     func = rest.split("[", 1)[0]
-    lab = Path(path).parent.name
-    if lab not in catalog.all_labs() or not func:
-        return None
     target = target_of_nodeid(nodeid, targets)
-    if target is None:
+    if not path.endswith(".py") or not func or target is None:
         return None
+    if str(rootdir) not in sys.path:
+        sys.path.append(str(rootdir))
     try:
-        fn = getattr(importlib.import_module(f"labs.{lab}.{Path(path).stem}"), func)
+        module = importlib.import_module(path[:-3].replace("/", "."))
+        fn = getattr(module, func)
     except (ImportError, AttributeError):
         return None
+    lab = lab_of(module)
+    if lab is None:
+        return None
     points, zh, en, title = _marks(fn)
-    return Planned(nodeid, lab, target, func, title, points, zh, en)
+    return Planned(nodeid, lab.name, target, func, title, points, zh, en)
 
 
 class Recorder:
@@ -112,7 +117,8 @@ class Recorder:
             targets = self.session.provisioner.targets()
         except Exception:
             return
-        self.plan([p for p in (planned_from_nodeid(n, targets) for n in ids) if p is not None])
+        root = self.config.rootpath
+        self.plan([p for p in (planned_from_nodeid(n, targets, root) for n in ids) if p is not None])
 
     # ------------------------------------------------------------------ results
 
