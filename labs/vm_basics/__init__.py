@@ -9,13 +9,13 @@ from harness.lab import HostSpec, Lab
 
 @dataclass(frozen=True)
 class Params:
-    """The course's names and sizes (catalog kvm.md KVM-02..04, Appendix A); the VM is the lab guest."""
+    """The course's names and sizes (catalog kvm.md KVM-02..04, Appendix A): what a student is graded against."""
 
     data_dir: str = "/data"
     vm: str = "centos7"
     disk: str = "centos2.raw"  # virt-install --disk /data/centos2.raw,format=raw,size=10
     disk_size_gib: int = 10
-    memory_mib: int = 128  # the course gives --memory 1024; the lab guest needs far less
+    memory_mib: int = 1024  # --memory 1024 (QEMU allocates lazily: the lab guest touches a few MiB of it)
     vcpus: int = 1
     network: str = "default"  # --network network=default: DHCP from 192.168.122.0/24
     network_subnet: str = "192.168.122.0/24"
