@@ -285,6 +285,9 @@ def pytest_configure(config: pytest.Config) -> None:
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SESSION_KEY] = session
+    from harness import host_fixtures
+
+    host_fixtures.register(config)
     if session.worker:
         allure_dir = config.workerinput.get("lh_allure_dir")  # type: ignore[attr-defined]
         if allure_dir and hasattr(config.option, "allure_report_dir") and not config.option.allure_report_dir:
@@ -305,6 +308,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(LabScheduler(per_target=session.provisioner_name == "static"), "labharness-scheduler")
     session.lock = RunLock(session.run_id)
     session.lock.acquire()
+    if config.option.collectonly:  # nothing will run: no journal, no reports
+        return None
     from harness.recording import Recorder
 
     session.recorder = Recorder(config, session)
