@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import enum
 import functools
+import threading
+import time
 from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,6 +65,54 @@ def _libvirt_event_loop() -> bool:
     return True
 
 
+LIBVIRT_OPEN_TIMEOUT = 30.0
+
+
+class LibvirtOpenTimeout(HostUnreachable):
+    """``libvirt.open`` got no answer in time (the daemon or the host behind a remote URI is frozen)."""
+
+
+def open_libvirt(uri: str, timeout: float = LIBVIRT_OPEN_TIMEOUT):
+    """``libvirt.open(uri)`` with a deadline: libvirt has none for the handshake of a remote URI, so it
+    runs in a thread of its own; on the deadline ``LibvirtOpenTimeout`` is raised, and a connection
+    that opens after all is closed by that thread. ``libvirt.libvirtError`` passes through."""
+    import libvirt
+
+    lock = threading.Lock()
+    box: dict = {}
+    done = threading.Event()
+
+    def opener() -> None:
+        try:
+            conn = libvirt.open(uri)
+        except BaseException as exc:  # noqa: BLE001 -- handed to the caller
+            box["exc"] = exc
+        else:
+            with lock:
+                late = box.get("abandoned", False)
+                if not late:
+                    box["conn"] = conn
+            if late:
+                try:
+                    conn.close()
+                except Exception:
+                    pass
+        finally:
+            done.set()
+
+    threading.Thread(target=opener, name="libvirt-open", daemon=True).start()
+    if not done.wait(timeout):
+        with lock:
+            box["abandoned"] = True
+            conn = box.pop("conn", None)
+        if conn is not None:
+            return conn
+        raise LibvirtOpenTimeout(f"libvirt at {uri} did not answer within {timeout:g}s")
+    if "exc" in box:
+        raise box["exc"]
+    return box["conn"]
+
+
 class Host:
     """One machine of a topology.
 
@@ -83,6 +133,10 @@ class Host:
         self.timeout = timeout
         self._backend = backend
         self._ti = testinfra.host.Host(backend)
+        # the backend's circuit breaker (harness.backends.Breaker) names the host as checks know it
+        self._breaker = getattr(backend, "breaker", None)
+        if self._breaker is not None:
+            self._breaker.label = name
 
     def __repr__(self) -> str:
         return f"<Host {self.name} ({self.role.value}) via {self._backend.NAME}>"
@@ -139,10 +193,17 @@ class Host:
         if not self.access.libvirt_uri:
             raise HarnessError(f"{self.name} ({self.role.value}) has no libvirt access")
         keepalive = _libvirt_event_loop()  # must be registered before the connection opens
+        if self._breaker is not None:
+            self._breaker.check()
+        began = time.time()
         try:
-            conn = libvirt.open(self.access.libvirt_uri)
+            conn = open_libvirt(self.access.libvirt_uri, timeout=max(self.timeout, 10.0))
         except libvirt.libvirtError as exc:
             raise HostUnreachable(f"{self.name}: cannot open libvirt at {self.access.libvirt_uri}: {exc}") from exc
+        except LibvirtOpenTimeout as exc:
+            if self._breaker is not None and self._breaker.timed_out(began, exc):
+                raise HostUnreachable(self._breaker.message()) from exc
+            raise HostUnreachable(f"{self.name}: {exc}") from exc
         # A dead peer must not hang a check forever: 5 s interval, 3 missed = closed.
         if keepalive:
             conn.setKeepAlive(5, 3)
@@ -154,6 +215,8 @@ class Host:
 
         if not self.access.docker_url:
             raise HarnessError(f"{self.name} ({self.role.value}) has no docker access")
+        if self._breaker is not None:
+            self._breaker.check()
         try:
             client = docker.DockerClient(base_url=self.access.docker_url, timeout=120)
             client.ping()

@@ -153,6 +153,9 @@ class ProgressReporter:
                 f"{time.monotonic() - self.t0:.0f}s] grading {now or '...'}")
 
     def _write(self, line: str) -> None:
+        from harness.reporting import terminal_safe
+
+        line = terminal_safe(line)  # names and error reasons can carry a student's escape sequences
         self.last_line = time.monotonic()
         tr = self.config.pluginmanager.get_plugin("terminalreporter")
         if tr is None:

@@ -8,16 +8,21 @@ This is the Ryuk idea without a sidecar: the labels are the truth, the lock says
 
 from __future__ import annotations
 
+import logging
+
 import docker
+import docker.errors
 
 from harness.provisioners.container import remove_labelled
-from harness.runs import LABEL_RUN, run_is_alive
+from harness.runs import LABEL_RUN, remove_stale_lock, run_is_alive, stale_locks
+
+log = logging.getLogger(__name__)
 
 
 def leftover_runs(client: docker.DockerClient) -> set[str]:
     runs: set[str] = set()
     flt = {"label": [LABEL_RUN]}
-    for c in client.containers.list(all=True, filters=flt):
+    for c in client.containers.list(all=True, filters=flt, ignore_removed=True):
         runs.add(c.labels.get(LABEL_RUN, ""))
     for v in client.volumes.list(filters=flt):
         runs.add((v.attrs.get("Labels") or {}).get(LABEL_RUN, ""))
@@ -33,15 +38,25 @@ def reap(run_id: str | None = None, dry_run: bool = False, client: docker.Docker
 
     Docker objects on this machine, then the libvirt provisioner's host VMs, overlays and
     networks on ``hypervisors`` (default: ``$LABHARNESS_HYPERVISORS`` or qemu:///system; a
-    hypervisor that does not answer is skipped).
+    hypervisor that does not answer is skipped), then the lock files of dead runs.
+    Never raises for what someone else removes meanwhile (another worker's or run's reaper): 404
+    and 409 "removal already in progress" are theirs. Lock files of dead runs go with them.
     """
     client = client or docker.from_env(timeout=60)
     lines = []
-    runs = [run_id] if run_id else sorted(r for r in leftover_runs(client) if not run_is_alive(r))
+    try:
+        found = leftover_runs(client) if not run_id else set()
+    except docker.errors.APIError as exc:
+        log.warning("listing leftovers failed: %s", exc)
+        found = set()
+    runs = [run_id] if run_id else sorted(r for r in found if not run_is_alive(r))
     for rid in runs:
         for what in remove_labelled(client, {LABEL_RUN: rid}, dry_run=dry_run):
             lines.append(f"run {rid}: {what}")
     lines += reap_libvirt(hypervisors, run_id=run_id, dry_run=dry_run)
+    for rid, path in stale_locks([run_id] if run_id else None):
+        if dry_run or remove_stale_lock(rid):
+            lines.append(f"run {rid}: lock file {path}")
     return lines
 
 

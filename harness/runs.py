@@ -52,12 +52,16 @@ class RunLock:
 
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise RuntimeError(f"run {self.run_id} is already running (lock {self.path})") from None
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise RuntimeError(f"run {self.run_id} is already running (lock {self.path})") from None
+            if _same_file(fd, self.path):
+                break
+            os.close(fd)  # a reaper removed the file between our open and our lock: lock the new one
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
@@ -86,3 +90,46 @@ def run_is_alive(run_id: str) -> bool:
     finally:
         os.close(fd)
     return False
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(fd)
+    return (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino)
+
+
+def stale_locks(run_ids: list[str] | None = None) -> list[tuple[str, Path]]:
+    """(run id, path) of the lock files of dead runs (all of them, or of ``run_ids``)."""
+    d = lock_dir()
+    if run_ids is None:
+        paths = sorted(d.glob("*.lock")) if d.is_dir() else []
+    else:
+        paths = [d / f"{r}.lock" for r in run_ids]
+    return [(p.name[: -len(".lock")], p) for p in paths
+            if p.is_file() and valid_run_id(p.name[: -len(".lock")]) and not run_is_alive(p.name[: -len(".lock")])]
+
+
+def remove_stale_lock(run_id: str) -> bool:
+    """Remove a dead run's lock file, holding its lock while doing so (a live run is never touched)."""
+    path = lock_dir() / f"{run_id}.lock"
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return False
+    try:
+        if _same_file(fd, path):
+            path.unlink()
+            return True
+        return False
+    except OSError:
+        return False
+    finally:
+        os.close(fd)

@@ -59,6 +59,80 @@ class HostKeyUnknown(HostUnreachable):
     """``strict`` policy and the host is not in the known_hosts file."""
 
 
+class KeyFileUnsafe(HostUnreachable):
+    """The private key file is readable by group or others: ssh refuses such a key, so do we."""
+
+
+class ChannelTimeout(HostUnreachable):
+    """The host did not open a session on its connection in time (frozen, paused, overloaded)."""
+
+
+class RequestTimeout(TimeoutError):
+    """The host did not answer a request on an open session (exec) in time."""
+
+
+def check_key_file(path: str, label: str) -> None:
+    """Refuse a private key that group or others may read, as ``ssh`` does ("UNPROTECTED PRIVATE KEY FILE")."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise KeyFileUnsafe(f"{label}: cannot read the private key {path}: {exc.strerror or exc}") from None
+    mode = st.st_mode & 0o777
+    if mode & 0o077:
+        raise KeyFileUnsafe(f"{label}: the private key {path} has mode {mode:04o}: group or others can read it, "
+                            f"and ssh refuses such a key; run chmod 600 {path}")
+
+
+def exec_with_deadline(chan: paramiko.Channel, command: str | bytes, timeout: float) -> None:
+    """``chan.exec_command`` with a deadline: paramiko waits for the host's reply without one (a paused
+    host would hold the caller forever). On the deadline the session is closed and ``RequestTimeout`` raised."""
+    lock = threading.Lock()
+    state = {"done": False, "fired": False}
+
+    def fire() -> None:
+        with lock:
+            if state["done"]:
+                return
+            state["fired"] = True
+        with contextlib.suppress(Exception):
+            chan.close()
+
+    timer = threading.Timer(timeout, fire)
+    timer.daemon = True
+    timer.start()
+    try:
+        chan.exec_command(command)
+    except (paramiko.SSHException, EOFError, OSError):
+        with lock:
+            state["done"] = True
+        if state["fired"]:
+            raise RequestTimeout(f"the host did not start the command within {timeout:g}s") from None
+        raise
+    finally:
+        timer.cancel()
+    with lock:
+        state["done"] = True
+    if state["fired"]:
+        raise RequestTimeout(f"the host did not start the command within {timeout:g}s")
+
+
+def wait_exit_status(chan: paramiko.Channel, timeout: float) -> int | None:
+    """``recv_exit_status`` with a deadline (paramiko's has none): the status, or None if none came in time.
+    Output still arriving is read and dropped, so a full window never blocks the status."""
+    deadline = time.monotonic() + timeout
+    while not chan.exit_status_ready():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or chan.closed:
+            return chan.exit_status if chan.exit_status_ready() else None
+        with contextlib.suppress(Exception):
+            while chan.recv_ready():
+                chan.recv(65536)
+            while chan.recv_stderr_ready():
+                chan.recv_stderr(65536)
+        chan.status_event.wait(min(remaining, 0.2))
+    return chan.exit_status
+
+
 def default_known_hosts() -> Path:
     env = os.environ.get("LABHARNESS_KNOWN_HOSTS")
     return Path(env) if env else cache_dir() / "ssh" / "known_hosts"
@@ -233,6 +307,7 @@ class Tunnel:
 
     _count = 0
     MAX_LIVE = 3
+    EXEC_TIMEOUT = 30.0  # for the host to start the bridge command on a new session
 
     def __init__(self, open_channel, remote_command: str, name: str, label: str):
         Tunnel._count += 1
@@ -267,7 +342,7 @@ class Tunnel:
         self._make_room()
         try:
             chan = self.open_channel()
-            chan.exec_command(self.remote_command)
+            exec_with_deadline(chan, self.remote_command, self.EXEC_TIMEOUT)
         except Exception as exc:  # the daemon client sees the socket close; say why in the log
             log.warning("%s: tunnel to `%s` failed: %s", self.label, self.remote_command, exc)
             conn.close()

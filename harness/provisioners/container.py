@@ -195,29 +195,51 @@ class ContainerProvisioner(Provisioner):
                                       LABEL_WORKER: self.worker})
 
 
+def _gone_or_going(exc: docker.errors.APIError) -> bool:
+    """404 (already gone) or 409 (its removal is already in progress, e.g. by another reaper)."""
+    status = getattr(exc, "status_code", None)
+    text = str(exc).lower()
+    return status in (404, 409) or "already in progress" in text or "no such" in text
+
+
 def remove_labelled(client: docker.DockerClient, labels: dict[str, str], dry_run: bool = False) -> list[str]:
-    """Remove containers, then volumes and networks, carrying all of ``labels``; return what was (or would be) removed."""
+    """Remove containers, then volumes and networks, carrying all of ``labels``; return what was (or would be) removed.
+
+    Never raises for one object: what is already gone (404) or being removed by someone else (409
+    "removal already in progress": another worker's or run's reaper) is left to them, and what
+    cannot be removed now (a volume or network still in use) is logged and left for the next reap.
+    """
     filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
     removed = []
-    for c in client.containers.list(all=True, filters=filters):
-        removed.append(f"container {c.name}")
-        if not dry_run:
-            try:
-                c.remove(force=True, v=True)
-            except docker.errors.NotFound:
-                pass
-    for v in client.volumes.list(filters=filters):
-        removed.append(f"volume {v.name}")
-        if not dry_run:
-            try:
-                v.remove(force=True)
-            except docker.errors.NotFound:
-                pass
-    for n in client.networks.list(filters=filters):
-        removed.append(f"network {n.name}")
-        if not dry_run:
-            try:
-                n.remove()
-            except docker.errors.NotFound:
-                pass
+
+    def remove(what: str, fn) -> None:
+        removed.append(what)
+        if dry_run:
+            return
+        try:
+            fn()
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            if not _gone_or_going(exc):
+                log.warning("could not remove %s (left for the next reap): %s", what, exc)
+
+    try:
+        containers = client.containers.list(all=True, filters=filters, ignore_removed=True)
+    except docker.errors.APIError as exc:
+        log.warning("could not list containers labelled %s: %s", labels, exc)
+        containers = []
+    for c in containers:
+        remove(f"container {c.name}", lambda c=c: c.remove(force=True, v=True))
+    for kind, collection in (("volume", client.volumes), ("network", client.networks)):
+        try:
+            objs = collection.list(filters=filters)
+        except docker.errors.APIError as exc:
+            log.warning("could not list %ss labelled %s: %s", kind, labels, exc)
+            continue
+        for o in objs:
+            if kind == "volume":
+                remove(f"volume {o.name}", lambda o=o: o.remove(force=True))
+            else:
+                remove(f"network {o.name}", o.remove)
     return removed

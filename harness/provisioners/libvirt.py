@@ -53,7 +53,7 @@ from harness import images
 from harness.backends import TimedParamikoBackend
 from harness.errors import HarnessError, ProvisioningError, UsageError
 from harness.guest import METADATA_NS, METADATA_PREFIX, read_metadata
-from harness.host import Access, Host, Role
+from harness.host import Access, Host, LibvirtOpenTimeout, Role, open_libvirt
 from harness.hostimage import HostImage
 from harness.lab import Lab
 from harness.provisioners.base import Provisioner
@@ -92,14 +92,20 @@ def _silence_libvirt() -> None:
     libvirt.registerErrorHandler(lambda *_: None, None)  # errors are raised; never printed to stderr
 
 
+OPEN_TIMEOUT = float(os.environ.get("LABHARNESS_LIBVIRT_OPEN_TIMEOUT", "30"))
+
+
 def _open(uri: str):
+    """Connect to a hypervisor, within ``OPEN_TIMEOUT`` (a remote URI's handshake has no deadline of its own)."""
     import libvirt
 
     _silence_libvirt()
     try:
-        return libvirt.open(uri)
+        return open_libvirt(uri, timeout=OPEN_TIMEOUT)
     except libvirt.libvirtError as exc:
         raise UsageError(f"hypervisor {uri}: cannot connect: {exc.get_error_message()}") from None
+    except LibvirtOpenTimeout:
+        raise UsageError(f"hypervisor {uri}: no answer within {OPEN_TIMEOUT:g}s") from None
 
 
 def check_hypervisors(uris: list[str] | None) -> None:

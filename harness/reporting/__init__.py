@@ -18,7 +18,27 @@ from harness.reporting.html import target_slug, write_html
 from harness.reporting.jsonout import load_run, write_json
 from harness.reporting.rerun import error_reason, needs_rerun
 
-__all__ = ["ReportPaths", "load_run", "needs_rerun", "score_table", "target_slug", "write_reports"]
+__all__ = ["ReportPaths", "load_run", "needs_rerun", "score_table", "target_slug", "terminal_safe", "write_reports"]
+
+
+def terminal_safe(text: str, keep_newlines: bool = False) -> str:
+    """Student-written text made harmless for a terminal, and visible: escape sequences and other
+    control characters (C0, DEL, C1), and the invisible format characters (bidi overrides, zero-width)
+    are shown escaped (``\\x1b[31m``, ``\\r``, ``\\u202e``) instead of acting on the trainer's terminal.
+    Tabs stay; newlines stay only with ``keep_newlines`` (else ``\\n``)."""
+    out = []
+    for ch in text:
+        if ch == "\t" or (ch == "\n" and keep_newlines):
+            out.append(ch)
+            continue
+        o = ord(ch)
+        if o < 0x20 or 0x7F <= o < 0xA0:
+            out.append({"\n": "\\n", "\r": "\\r"}.get(ch, f"\\x{o:02x}"))
+        elif unicodedata.category(ch) in ("Cf", "Zl", "Zp"):
+            out.append(f"\\u{o:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 @dataclass(frozen=True)
@@ -100,7 +120,7 @@ def rerun_lines(run: RunResult) -> list[str]:
     n = len(rows)
     out = [f"Re-run needed for {n} target{'s' if n != 1 else ''} (ERROR checks are not graded):"]
     for t, labs, message in rows:
-        lines = textwrap.wrap(f"{t.name} [{', '.join(labs)}]: {error_reason(message)}", _WIDTH - 2,
+        lines = textwrap.wrap(terminal_safe(f"{t.name} [{', '.join(labs)}]: {error_reason(message)}"), _WIDTH - 2,
                               subsequent_indent="    ", break_on_hyphens=False)
         out += [_cut("  " + ln, _WIDTH) for ln in lines[:2]]
         if len(lines) > 2:
@@ -120,7 +140,7 @@ def score_table(run: RunResult) -> str:
 
     rows: list[list[str]] = []
     for t in targets:
-        cells = [t.name]
+        cells = [terminal_safe(t.name)]
         for lab in labs:
             r = t.labs.get(lab)
             cells.append("- " if r is None else _cell(r.score, r.max_score, not r.complete))
@@ -166,12 +186,12 @@ def score_table(run: RunResult) -> str:
             sf = t.labs[lab_name].solution_failure
             if sf:
                 who = f" [{t.name}]" if len(run.targets) > 1 else ""
-                out.append(f"validate{who}: lab {lab_name}, step {sf.step} broke: {_first_line(sf.message)}")
+                out.append(terminal_safe(f"validate{who}: lab {lab_name}, step {sf.step} broke: {_first_line(sf.message)}"))
             suspects = t.labs[lab_name].fresh_suspects
             if suspects:
                 who = f" [{t.name}]" if len(run.targets) > 1 else ""
-                out.append(f"negative control{who}: lab {lab_name}: {len(suspects)} check(s) PASS on a fresh host: "
-                           f"{', '.join(suspects)}")
+                out.append(terminal_safe(f"negative control{who}: lab {lab_name}: {len(suspects)} check(s) PASS on "
+                                         f"a fresh host: {', '.join(suspects)}"))
 
     out += rerun_lines(run)
     out.append("Legend: 7/10 = points earned/all points (ERROR, SKIP: shown apart, never lost)")
