@@ -1,13 +1,17 @@
 """Reading a swarm's state through the docker CLI on a node, as JSON.
 
-Shared by the checks and the solution's waits. Every read selects its fields with a Go
-template, so no container environment (the stack's database passwords) and no join token
+Shared by the checks and the solution's waits. Every read goes through
+``labs.common.docker.docker``: a daemon that does not answer raises DockerUnavailable (ERROR);
+one that answers "not a swarm manager" or "no such service" is the student's state (FAIL in the
+check). Every read selects its fields with a Go template, so no container environment (the stack's database passwords) and no join token
 ever reaches a report: only what a check needs is printed, and printed output is evidence.
 """
 
 from __future__ import annotations
 
 import json
+
+from labs.common.docker import DockerUnavailable, docker
 
 NODE = ('{"ID":{{json .ID}},"Hostname":{{json .Description.Hostname}},"Role":{{json .Spec.Role}},'
         '"Availability":{{json .Spec.Availability}},"State":{{json .Status.State}},"Addr":{{json .Status.Addr}},'
@@ -31,40 +35,55 @@ def _lines(out: str) -> list[dict]:
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
+def _ids(host, command: str, *args: str) -> list[str] | None:
+    """IDs a listing prints; None when the daemon answered that this node cannot list them (no manager)."""
+    res = docker(host, command, *args)
+    return res.stdout.split() if res.rc == 0 else None
+
+
+def _inspect(host, verb: str, template: str, ids: list[str]) -> list[dict]:
+    """Inspect each ID with the template (one by one if one went away meanwhile)."""
+    if not ids:
+        return []
+    res = docker(host, f"{verb} -f %s" + " %s" * len(ids), template, *ids)
+    if res.rc == 0:
+        return _lines(res.stdout)
+    out = []
+    for i in ids:
+        one = docker(host, f"{verb} -f %s %s", template, i)
+        if one.rc == 0:
+            out += _lines(one.stdout)
+    return out
+
+
 def swarm_info(host) -> dict:
-    """`docker info`'s Swarm section of this host's engine ({} when the engine does not answer)."""
-    res = host.run("docker info --format %s", "{{json .Swarm}}")
-    return json.loads(res.stdout) if res.rc == 0 and res.stdout.strip() else {}
+    """`docker info`'s Swarm section of this host's engine (DockerUnavailable when it does not answer)."""
+    res = docker(host, "info --format %s", "{{json .Swarm}}")
+    if res.rc != 0 or not res.stdout.strip():
+        raise DockerUnavailable(f"{host.name}: `docker info` failed: {res.stderr.strip()[:300]}")
+    return json.loads(res.stdout)
 
 
 def nodes(manager) -> list[dict]:
     """The swarm's nodes as the manager sees them; [] when it is no manager."""
-    res = manager.run("docker node ls -q | xargs -r docker node inspect -f %s", NODE)
-    return _lines(res.stdout) if res.rc == 0 else []
+    return _inspect(manager, "node inspect", NODE, _ids(manager, "node ls -q") or [])
 
 
 def service(manager, name: str) -> dict | None:
-    res = manager.run("docker service inspect -f %s %s", SERVICE, name)
-    return _lines(res.stdout)[0] if res.rc == 0 and res.stdout.strip() else None
+    found = _inspect(manager, "service inspect", SERVICE, [name]) if _ids(manager, "service ls -q") is not None else []
+    return found[0] if found else None
 
 
 def services(manager, stack: str) -> list[dict]:
     """The services of a stack (label com.docker.stack.namespace)."""
-    res = manager.run("docker service ls -q --filter %s | xargs -r docker service inspect -f %s",
-                      f"label=com.docker.stack.namespace={stack}", SERVICE)
-    return _lines(res.stdout) if res.rc == 0 else []
+    ids = _ids(manager, "service ls -q --filter %s", f"label=com.docker.stack.namespace={stack}") or []
+    return _inspect(manager, "service inspect", SERVICE, ids)
 
 
 def tasks(manager, name: str) -> list[dict]:
     """Every task of a service, history included (desired state shutdown for replaced ones)."""
-    res = manager.run("docker service ps -q --no-trunc %s | xargs -r docker inspect --type task -f %s", name, TASK)
-    return _lines(res.stdout) if res.rc == 0 else []
-
-
-def node_tasks(manager, node: str) -> list[dict]:
-    """Every task the swarm ever assigned to a node (history included)."""
-    res = manager.run("docker node ps -q --no-trunc %s | xargs -r docker inspect --type task -f %s", node, TASK)
-    return _lines(res.stdout) if res.rc == 0 else []
+    ids = _ids(manager, "service ps -q --no-trunc %s", name) or []
+    return _inspect(manager, "inspect --type task", TASK, ids)
 
 
 def running(tasks_: list[dict]) -> list[dict]:
@@ -76,15 +95,3 @@ def hostnames(manager) -> dict[str, str]:
     """Node ID -> hostname."""
     return {n["ID"]: n["Hostname"] for n in nodes(manager)}
 
-
-def published_ports(task: dict) -> list[dict]:
-    return ((task["Status"].get("PortStatus") or {}).get("Ports")) or []
-
-
-def overlay_addresses(task: dict, network: str) -> list[str]:
-    """The task's addresses (without prefix length) on the named network."""
-    out = []
-    for att in task.get("Networks") or []:
-        if att["Network"]["Spec"]["Name"] == network:
-            out += [a.split("/")[0] for a in att.get("Addresses") or []]
-    return out
