@@ -1,5 +1,5 @@
 """Private registry lab (catalog DK24, DK25, B04, C06): run a registry, insecure-registries, push,
-the catalog API, pull it back and pull it from a second host."""
+the catalog API, pull it back."""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +30,8 @@ from labs.registry.solution import MISTAKES, solution  # noqa: E402
 
 LAB = Lab(
     name="registry",
-    title="Private registry: run it, insecure-registries, push, the catalog API, pull from docker01 and a second host",
-    topology=(HostSpec("docker01", Role.DOCKER_HOST), HostSpec("client01", Role.DOCKER_HOST)),
+    title="Private registry: run it, insecure-registries, push, the catalog API, pull it back",
+    topology=(HostSpec("docker01", Role.DOCKER_HOST),),
     params=Params,
     package_dir=Path(__file__).parent,
     solution=solution,
