@@ -12,8 +12,8 @@ from __future__ import annotations
 from harness.host import Host
 from harness.lab import LabEnv, Mistake, Solution
 from harness.wait import wait_until
-from labs.common.kvm import (agent, iface_bridge, data_path, default_gateway, guest_address, shutdown, virt_install,
-                                   wait_agent)
+from labs.bridging.addresses import course_guest_address
+from labs.common.kvm import agent, data_path, default_gateway, iface_bridge, shutdown, virt_install, wait_agent
 
 solution = Solution()
 
@@ -53,7 +53,7 @@ def create_vm(env: LabEnv) -> None:
 @solution.step("KVM-10: virsh iface-bridge eth0 br0 (the host's NIC and address into the bridge)")
 def bridge(env: LabEnv) -> None:
     p, h = env.params, env["kvm01"]
-    iface_bridge(h, p.host_nic, p.bridge)
+    iface_bridge(h, "eth0" if p.host_nic == "auto" else p.host_nic, p.bridge)  # a kvm-host container's NIC
     h.check("ip -d link show %s", p.bridge)
     h.check("bridge link show")
 
@@ -67,7 +67,7 @@ def vm_on_bridge(env: LabEnv) -> None:
 @solution.step("KVM-10: the guest's static address in the host's subnet (ifcfg-eth0 IPADDR, GATEWAY)")
 def guest_static(env: LabEnv) -> None:
     p, h = env.params, env["kvm01"]
-    ip = guest_address(h, p.bridge, p.guest_ip, 1)
+    ip = course_guest_address(h, p)
     # nobody may answer on the address yet (busybox arping -D: duplicate address detection)
     h.check("busybox arping -D -q -c 2 -w 3 -I %s %s", p.bridge, str(ip.ip))
     h.check("virt-xml %s --edit --boot %s", p.vm, f'kernel_args="{guest_kernel_args(env, str(ip))}"')
@@ -79,7 +79,7 @@ def start_and_page(env: LabEnv) -> None:
     h.check("virsh start %s", p.vm)
     wait_agent(h, p.vm)
     write_page(env)
-    wait_page_outside(env, str(guest_address(h, p.bridge, p.guest_ip, 1).ip))
+    wait_page_outside(env, str(course_guest_address(h, p).ip))
 
 
 # --------------------------------------------------------------------------- typical mistakes
@@ -111,8 +111,9 @@ def _address_left_on_nic(env: LabEnv) -> None:
     p, h = env.params, env["kvm01"]
     here = h.check("ip -4 -o addr show dev %s", p.bridge).split()[3]
     gw = default_gateway(h)
+    nic = "eth0" if p.host_nic == "auto" else p.host_nic
     h.check("ip addr del %s dev %s && ip addr add %s dev %s && ip route replace default via %s dev %s",
-            here, p.bridge, here, p.host_nic, gw, p.host_nic)
+            here, p.bridge, here, nic, gw, nic)
 
 
 MISTAKES = (

@@ -2,14 +2,16 @@
 VM's live and persistent XML, the guest through its agent; the page is fetched from `grader`,
 another machine on kvm01's segment (the notes use a browser on the workstation), never from kvm01.
 
-The guest's expected address is the `guest_ip` parameter (10.0.1.51 in the notes); with `auto`
-it is the last usable address of kvm01's subnet (see README.md).
+The guest's expected address is the notes' host number 51 on kvm01's network (10.0.1.51 on the
+course's 10.0.1.0/24; the `guest_ip` parameter overrides it) and kvm01's NIC is the Ethernet port
+that is no bridge or tap (ens33 in the notes; `host_nic` overrides it): see addresses.py.
 """
 
 import pytest
 
 from harness import evidence
-from labs.common.kvm import default_gateway, domain, guest, guest_address, guest_run, xml
+from labs.bridging.addresses import course_guest_address, host_nics
+from labs.common.kvm import default_gateway, domain, guest, guest_run, xml
 
 
 def _links(kvm01):
@@ -48,11 +50,15 @@ def test_kvm10_bridge_holds_host_address(kvm01, params):
                   en="The host's NIC ens33 must be a port of br0 (brctl show / bridge link) and carry no IP of its own")
 def test_kvm10_nic_enslaved(kvm01, params):
     """kvm01's NIC is a port of br0 (master br0) and has no IPv4 address."""
-    link = _links(kvm01).get(params.host_nic)
-    assert link is not None, f"kvm01 has no {params.host_nic}"
-    assert f"master {params.bridge} " in link, f"{params.host_nic} is not in {params.bridge}: {link[:200]}"
-    addrs = kvm01.run("ip -4 -o addr show dev %s", params.host_nic).stdout.strip()
-    assert not addrs, f"{params.host_nic} still has an address: {addrs}"
+    links = _links(kvm01)
+    nics = host_nics(links, params)
+    assert nics, f"kvm01 has no Ethernet NIC outside a bridge ({params.host_nic if params.host_nic != 'auto' else 'looked for one that is no bridge, vnetN tap or virbr'})"
+    ports = [n for n in nics if f"master {params.bridge} " in links.get(n, "")]
+    assert ports, f"none of kvm01's NICs ({', '.join(nics)}) is a port of {params.bridge}: " + \
+        "; ".join(links.get(n, "missing")[:160] for n in nics)
+    for nic in ports:
+        addrs = kvm01.run("ip -4 -o addr show dev %s", nic).stdout.strip()
+        assert not addrs, f"{nic} is in {params.bridge} but still has an address: {addrs}"
 
 
 @pytest.mark.points(0.5)
@@ -78,7 +84,7 @@ def test_kvm10_vm_on_bridge(kvm01, params):
         nics = list(root.iter("interface"))
         on_bridge = _bridge_nics(root, params.bridge)
         assert on_bridge and len(on_bridge) == len(nics), \
-            f"the {label}'s NICs are {[(i.get('type'), i.find('source').attrib) for i in nics]}, expected type bridge on {params.bridge}"
+            f"the {label}'s NICs are {[(i.get('type'), dict(i.find('source').attrib) if i.find('source') is not None else {}) for i in nics] or 'none'}, expected type bridge on {params.bridge}"
         model = on_bridge[0].find("model")
         assert model is not None and model.get("type") == "virtio", f"the {label}'s NIC model is {model.attrib if model is not None else None}"
 
@@ -104,13 +110,16 @@ def test_kvm10_tap_on_bridge(kvm01, params):
                   en="The host is static, so the guest must be too: ifcfg-eth0 with BOOTPROTO=static, IPADDR=10.0.1.51, GATEWAY=10.0.1.2")
 def test_kvm10_guest_static_address(kvm01, params):
     """The guest's eth0 holds its static address in kvm01's subnet and routes through kvm01's gateway."""
-    want = guest_address(kvm01, params.bridge, params.guest_ip, 1)
-    agent = guest(kvm01, params.vm)
-    eth0 = {i.name: i for i in agent.interfaces()}.get("eth0")
-    assert eth0 is not None and str(want) in eth0.ipv4, f"eth0 has {eth0.ipv4 if eth0 else 'no interface'}, expected {want}"
+    want = course_guest_address(kvm01, params)
+    assert want is not None, f"kvm01 has no IPv4 address on {params.bridge} or its NIC: the guest's address cannot be derived"
+    view = guest(kvm01, params.vm)
+    addrs = guest_run(view, "ip -4 -o addr show dev eth0").stdout
+    held = [w for w in addrs.split() if "/" in w and w[0].isdigit()]
+    assert str(want) in held, f"the guest's eth0 has {', '.join(held) or 'no IPv4 address'}, expected {want} (static, in kvm01's subnet)"
     gw = default_gateway(kvm01)
-    route = guest_run(agent, "ip route").stdout
-    assert f"default via {gw} " in route, f"the guest's routes are {route.strip()!r}: no default route via {gw}"
+    route = guest_run(view, "ip -4 route show default").stdout
+    assert gw and f"default via {gw} " in route + " ", \
+        f"the guest's default route is {route.strip() or 'missing'}: expected default via {gw} (GATEWAY in ifcfg-eth0)"
 
 
 @pytest.mark.points(2)
@@ -118,7 +127,9 @@ def test_kvm10_guest_static_address(kvm01, params):
                   en="From another machine (a browser), http://10.0.1.51/ must show the page; check the bridge, the guest's static address and the guest's firewall")
 def test_kvm10_page_from_outside(kvm01, grader, params):
     """grader (not kvm01) fetches http://<guest>/ and gets 200 with the course's page."""
-    ip = str(guest_address(kvm01, params.bridge, params.guest_ip, 1).ip)
+    want = course_guest_address(kvm01, params)
+    assert want is not None, f"kvm01 has no IPv4 address on {params.bridge} or its NIC: the guest's address cannot be derived"
+    ip = str(want.ip)
     res = grader.run("curl -s -m 10 -w '\\n%%{http_code}' http://%s/", ip)
     body, _, code = res.stdout.rpartition("\n")
     evidence.add(f"grader: GET http://{ip}/", f"{code}\n{body[:500]}")
