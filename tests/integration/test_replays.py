@@ -67,9 +67,7 @@ def test_replay_states(lab, tmp_path, child_pytest):
                                                  for h in lab.host_names}}]
         ghost = [{"name": "ghost", "hosts": {h: {"container": f"lh-{run_id}-does-not-exist-{h}"} for h in lab.host_names}}]
 
-        def grade(state, targets=student):
-            grades, child = _grade(child_pytest, lab, tmp_path, run_id, state, targets)
-            got = _outcomes(grades, "student", lab) if targets is not ghost else _outcomes(grades, "ghost", lab)
+        def judge(state, got):
             assert set(got) == set(checks), f"{state}: graded {sorted(got)} instead of {checks}"
             for c in checks:
                 if not _matches(got[c]["outcome"], expected[state][c]):
@@ -78,10 +76,16 @@ def test_replay_states(lab, tmp_path, child_pytest):
                 if c["outcome"] == "FAIL":
                     assert c["hint"]["zh"] and c["hint"]["en"] and c["message"], c
                     assert "CommandResult(" not in c["message"], f"pytest introspection in a student's message: {c['message']}"
+
+        def grade(state, targets=student):
+            grades, child = _grade(child_pytest, lab, tmp_path, run_id, state, targets)
+            judge(state, _outcomes(grades, "student", lab))
             return grades, child
 
-        grade(replay.UNREACHABLE, ghost)
-        grade(replay.FRESH)
+        # fresh and unreachable in one class: a student who did nothing beside one whose host is gone
+        grades, _ = _grade(child_pytest, lab, tmp_path, run_id, replay.FRESH, student + ghost)
+        judge(replay.FRESH, _outcomes(grades, "student", lab))
+        judge(replay.UNREACHABLE, _outcomes(grades, "ghost", lab))
         rp.perform(env)
         grades, _ = grade(replay.COMPLETE)
         total = grades["targets"]["student"]
