@@ -134,6 +134,40 @@ def test_a_paused_host_costs_two_deadlines_and_the_rest_of_the_class_is_graded(t
     assert proc.returncode == 3, out[-3000:]  # re-run needed for s2, said as such
 
 
+def test_ssh_layer_caps_output_and_hung_commands_do_not_open_the_breaker(two_students):
+    """On a real host over SSH: exact results, 1 MiB per stream kept and marked, a command past its
+    deadline killed while the host (which answers the kill) stays in use, daemons over the connection."""
+    from harness.backends import CUT_NOTE, OUTPUT_CAP, TimedParamikoBackend
+    from harness.errors import CommandTimeout
+    from harness.host import Access, Host, Role
+    from harness.ssh import HostKeyPolicy
+
+    _, hosts = two_students
+    backend = TimedParamikoBackend(hosts["s1"]["address"], key_file=str(images.ssh_key()), label="docker01",
+                                   connect_timeout=CONNECT, host_keys=HostKeyPolicy("ignore"))
+    host = Host("docker01", Role.DOCKER_HOST, backend, Access(docker_url=f"unix://{backend.tunnel('docker')}"))
+    try:
+        res = host.run("printf 'a\\nb'; printf 'err\\n' >&2; exit 7")
+        assert (res.rc, res.stdout, res.stderr) == (7, "a\nb", "err\n")
+        big = host.run("head -c 5000000 /dev/zero | tr '\\0' x; head -c 2000000 /dev/zero | tr '\\0' y >&2; exit 3",
+                       timeout=60)
+        assert big.rc == 3
+        assert big.stdout == "x" * OUTPUT_CAP + CUT_NOTE.decode()
+        assert big.stderr == "y" * OUTPUT_CAP + CUT_NOTE.decode()
+        for _ in range(3):
+            t0 = time.monotonic()
+            with pytest.raises(CommandTimeout):
+                host.run("sleep 37.3", timeout=1)
+            assert time.monotonic() - t0 < 8
+        backend.breaker.check()  # the host answered each kill: not given up on
+        assert host.run("pgrep -f 'sleep 37.3' || echo gone").stdout.strip() == "gone"
+        assert host.docker.version()["ApiVersion"]
+        assert backend.connects == 1
+    finally:
+        host.close()
+        backend.close()
+
+
 def _links() -> dict[str, str]:
     """This machine's links but the veths and bridges other docker networks come and go with, and their state."""
     res = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True, timeout=30)
