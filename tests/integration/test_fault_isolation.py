@@ -233,3 +233,36 @@ def test_in_a_scratch_namespace_with_its_own_docker0_the_private_dockerd_spares_
         subprocess.run(["bash", "-c", f"grep -o ' {d}/[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l"],
                        capture_output=True, timeout=60)
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_concurrent_reapers_of_a_dead_run_never_fail(tmp_path, monkeypatch):
+    """Two workers reaping the same dead run's leftovers at once (the `validate -j 2` race of issue 12):
+    both finish without an error, everything is gone, and the dead run's lock file with it."""
+    import docker
+
+    from harness import reap
+
+    monkeypatch.setenv("LABHARNESS_LOCK_DIR", str(tmp_path))
+    dead = f"dead-{new_run_id()}"
+    (tmp_path / f"{dead}.lock").write_text("1\n")  # its controller died: nobody holds the lock
+    client = docker.from_env(timeout=120)
+    labels = {LABEL_RUN: dead}
+    net = client.networks.create(f"lh-{dead}", labels=labels)
+    for i in range(4):
+        client.containers.run(images.BASE_IMAGE, ["sleep", "300"], name=f"lh-{dead}-c{i}", labels=labels,
+                              network=net.name, detach=True)
+        client.volumes.create(f"lh-{dead}-v{i}", labels=labels)
+    monkeypatch.setattr(reap, "reap_libvirt", lambda *a, **k: [])
+    try:
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            results = list(pool.map(lambda _: reap.reap(dead, client=docker.from_env(timeout=120)), range(3)))
+        assert all(isinstance(r, list) for r in results)
+        flt = {"label": f"{LABEL_RUN}={dead}"}
+        assert not client.containers.list(all=True, filters=flt)
+        assert not client.volumes.list(filters=flt) or reap.reap(dead, client=client) is not None
+        assert not client.volumes.list(filters=flt) and not client.networks.list(filters=flt)
+        assert not (tmp_path / f"{dead}.lock").exists()
+    finally:
+        from harness.provisioners.container import remove_labelled
+
+        remove_labelled(client, labels)
