@@ -17,7 +17,7 @@ class Params:
     disk_size_gib: int = 10
     data_disk: str = "chaoge-add01.qcow2"  # vdb from KVM-07, qcow2 too
     data_disk_size_gib: int = 5
-    memory_mib: int = 128  # the course's VM has 1024 MiB
+    memory_mib: int = 1024  # --memory 1024 (QEMU allocates lazily)
     marker_dir: str = "/opt"  # the notes create a.txt ... z.txt there after the snapshot
     markers: str = "abcdefghijklmnopqrstuvwxyz"
 

@@ -1,0 +1,129 @@
+"""The course replay of the snapshots lab (catalog KVM-08, seed 000 L749-L816).
+
+Precondition, as the notes left centos7 before KVM-08: made by the virt-install line of KVM-02
+(L320) with KVM-04's serial console, converted to qcow2 in KVM-06 (L627-L651) and given the
+data disk vdb of KVM-07 (L669-L710, hot-plugged with --live as the notes do). Then KVM-08:
+snapshot-create, -list, -info (L778-L786); inside the guest, files a.txt ... z.txt in /opt (L797-
+L800: the notes show the result, not the command); snapshot-revert (L802); /opt is empty again
+(L804-L806); the metadata file (L808); snapshot-delete (L812-L814).
+
+Lines typed inside the VM go to its serial console (the course's `ssh root@192.168.122.60` or
+console session), written to the pty `virsh ttyconsole centos7` names.
+"""
+
+from __future__ import annotations
+
+from harness.replay import Line, Replay, ReplayMistake, Wait
+
+VM = "centos7"
+BOOT = "/var/lib/libvirt/boot"
+MARKERS = " ".join(f"{c}.txt" for c in "abcdefghijklmnopqrstuvwxyz")
+
+VIRT_INSTALL = (
+    "virt-install --virt-type qemu --os-type=linux --os-variant rhel7.0 --name centos7 --memory 1024 --vcpus 1 "
+    "--disk /data/centos2.raw,format=raw,size=10 "
+    f"--import --boot kernel={BOOT}/vmlinuz,initrd={BOOT}/initrd.gz,"
+    "kernel_args=\"quiet console=ttyS0,115200n8 guestshell=1\" "
+    "--network network=default --graphics vnc,listen=0.0.0.0,port=5900 --noautoconsole --channel none")
+
+
+def console(text: str) -> str:
+    """Type ``text`` (a line of the notes typed inside the VM) on centos7's serial console."""
+    quoted = "'" + text.replace("'", "'\\''") + "'"
+    return f"printf '%s\\r' {quoted} > \"$(virsh ttyconsole {VM})\""
+
+
+#: the console answers: a shell runs on it (the guest is up); the shell reads in order, so every
+#: line typed before has been run too
+CONSOLE_UP = (f"P=$(virsh ttyconsole {VM}) && {{ timeout 3 grep -a -m1 -q '^READY-42' < \"$P\" & "
+              "sleep 0.3; printf 'echo READY-$((6*7))\\r' > \"$P\"; wait $!; }")
+SHUT_OFF = f'[ "$(virsh domstate {VM})" = "shut off" ] || {{ virsh shutdown {VM} >/dev/null 2>&1; false; }}'
+#: the snapshot's name: the Unix time snapshot-create ran at (1599034267 in the notes), which the
+#: student reads off its output
+SNAP = f"$(virsh snapshot-current {VM} --name)"
+
+ACTIONS = (
+    # ---- KVM-02/04 (precondition): centos7 with its serial console
+    Line("kvm01", "mkdir -p /data", seed="000:L263"),
+    Line("kvm01", f"mkdir -p {BOOT} && cp /opt/labharness/guest/vmlinuz /opt/labharness/guest/initrd.gz {BOOT}/",
+         seed="000:L271 (adaptation: the lab guest's kernel in place of the CentOS 7 DVD)"),
+    Line("kvm01", VIRT_INSTALL, seed="000:L320 (+ KVM-04's console, L511)", cwd="/data", timeout=180),
+    Wait("kvm01", CONSOLE_UP, "centos7 is up", timeout=300, every=5),
+    # ---- KVM-06 (precondition): the disk converted to qcow2
+    Line("kvm01", "virsh shutdown centos7", seed="000:L627", cwd="/data"),
+    Wait("kvm01", SHUT_OFF, "centos7 shut off", timeout=180, every=5),
+    Line("kvm01", "qemu-img convert -f raw -O qcow2 centos2.raw centos7.qcow2", seed="000:L639", cwd="/data",
+         timeout=180),
+    Line("kvm01", "virt-xml centos7 --edit target=vda --disk driver.type=qcow2,path=/data/centos7.qcow2",
+         seed="000:L644-L648 (virsh edit: driver type qcow2, source /data/centos7.qcow2)", cwd="/data"),
+    Line("kvm01", "rm -rf centos2.raw", seed="000:L650", cwd="/data"),
+    Line("kvm01", "virsh start centos7", seed="000:L651", cwd="/data"),
+    Wait("kvm01", CONSOLE_UP, "centos7 is up on centos7.qcow2", timeout=300, every=5),
+    # ---- KVM-07 (precondition): the data disk vdb, hot-plugged
+    Line("kvm01", "qemu-img create -f qcow2 chaoge-add01.qcow2 3G", seed="000:L669", cwd="/data"),
+    Line("kvm01", "virsh attach-disk centos7 /data/chaoge-add01.qcow2 vdb --live --cache=none --subdriver=qcow2",
+         seed="000:L686", cwd="/data"),
+    Line("kvm01", "virsh detach-disk centos7 vdb", seed="000:L703", cwd="/data"),
+    Wait("kvm01", f"! virsh domblklist {VM} | grep -qw vdb", "vdb is gone from the VM (L705)", timeout=120),
+    Line("kvm01", "qemu-img resize chaoge-add01.qcow2 +2G", seed="000:L707", cwd="/data"),
+    Line("kvm01", "virsh attach-disk centos7 /data/chaoge-add01.qcow2 vdb --live --cache=none --subdriver=qcow2",
+         seed="000:L710", cwd="/data"),
+    # ---- KVM-08
+    Line("kvm01", "virsh snapshot-create centos7", seed="000:L778", cwd="/data", timeout=300),
+    Line("kvm01", "virsh snapshot-list centos7", seed="000:L781", cwd="/data"),
+    Line("kvm01", f"virsh snapshot-info centos7 --snapshotname  {SNAP}", seed="000:L786", cwd="/data"),
+    Line("kvm01", console(f"mkdir -p /opt && cd /opt && touch {MARKERS} && ls"), seed="000:L797-L800"),
+    Wait("kvm01", CONSOLE_UP, "the guest's shell ran it"),
+    Line("kvm01", f"virsh snapshot-revert centos7 --snapshotname {SNAP}", seed="000:L802", cwd="/data", timeout=300),
+    Line("kvm01", console("cd /opt/"), seed="000:L804"),
+    Line("kvm01", console("ls"), seed="000:L805"),
+    Wait("kvm01", CONSOLE_UP, "the guest's shell answers after the revert"),
+    Line("kvm01", "ls -l /var/lib/libvirt/qemu/snapshot/centos7/", seed="000:L808", cwd="/data"),
+    Line("kvm01", f"virsh snapshot-delete centos7 --snapshotname {SNAP}", seed="000:L812", cwd="/data", timeout=300),
+    Line("kvm01", "ls -l /var/lib/libvirt/qemu/snapshot/centos7/", seed="000:L814", cwd="/data"),
+)
+
+MISTAKES = (
+    ReplayMistake(
+        "driver-left-raw", "KVM-06's virsh edit changed the source to centos7.qcow2 but left <driver type='raw'/>",
+        lines=(Line("kvm01", "virt-xml centos7 --edit target=vda --disk driver.type=raw", seed="000:L647 left out"),),
+        undo=(Line("kvm01", "virt-xml centos7 --edit target=vda --disk driver.type=qcow2", seed="000:L647"),),
+        fails=frozenset({"test_kvm08_disks_are_qcow2"})),
+    ReplayMistake(
+        "snapshot-kept", "took another snapshot, reverted to it and never deleted it (L812)",
+        lines=(Line("kvm01", "virsh snapshot-create centos7", seed="000:L778", timeout=300),
+               Line("kvm01", f"virsh snapshot-revert centos7 --snapshotname {SNAP}", seed="000:L802", timeout=300),
+               Wait("kvm01", CONSOLE_UP, "the guest's shell answers after the revert")),
+        undo=(Line("kvm01", f"virsh snapshot-delete centos7 --snapshotname {SNAP}", seed="000:L812", timeout=300),),
+        fails=frozenset({"test_kvm08_snapshot_deleted"})),
+    ReplayMistake(
+        "changed-after-revert", "created a.txt ... z.txt in /opt after the revert instead of before it",
+        lines=(Line("kvm01", console(f"mkdir -p /opt && cd /opt && touch {MARKERS}"), seed="000:L797-L800, late"),
+               Wait("kvm01", CONSOLE_UP, "the guest's shell ran it")),
+        undo=(Line("kvm01", console(f"cd /opt && rm -f {MARKERS}"), seed="undo"),
+              Wait("kvm01", CONSOLE_UP, "the guest's shell ran it")),
+        fails=frozenset({"test_kvm08_guest_changes_undone"})),
+)
+
+ADAPTATIONS = (
+    "CentOS 7 from the DVD → the lab guest: virt-install's `--cdrom /data/CentOS-7-x86_64-DVD-1804.iso` becomes "
+    f"`--import --boot kernel={BOOT}/vmlinuz,initrd={BOOT}/initrd.gz,kernel_args=\"quiet console=ttyS0,115200n8 "
+    "guestshell=1\"` after copying the kernel from /opt/labharness/guest (console=ttyS0 and guestshell=1, the "
+    "lab guest's login shell on ttyS0: the state KVM-04 leaves)",
+    "`--virt-type kvm` → `--virt-type qemu` (no working /dev/kvm here), `--os-variant rhel7` → `rhel7.0` "
+    "(today's osinfo-db has no `rhel7`), `--channel none` (today's virt-install adds a guest-agent channel by "
+    "itself; the course's VMs have none)",
+    "`virsh edit centos7` (vi) → `virt-xml centos7 --edit target=vda --disk driver.type=qcow2,path=/data/centos7.qcow2`: "
+    "the two lines the notes change (L647-L648)",
+    "KVM-07: the VM stays running for the `--live` attach (catalog §1.4 #4: the notes' `virsh shutdown` at L683 "
+    "contradicts the hot-plug that follows); the replay waits until the detached vdb is gone before "
+    "`qemu-img resize` (QEMU's image lock); the guest's `mkfs.xfs /dev/vdb` and `mount /dev/vdb /mnt` (L716-L731) "
+    "are left out: the lab guest's busybox has no mkfs.xfs, and no check here depends on them",
+    "the snapshot's name is the Unix time it was taken (1599034267 in the notes): later lines name it with "
+    "`$(virsh snapshot-current centos7 --name)`, as a student reads it off snapshot-create's output",
+    "lines typed inside the VM (`ssh root@192.168.122.60`, the notes' way in) go to its serial console, the pty "
+    "`virsh ttyconsole centos7` names; the notes do not show how a.txt ... z.txt were made: "
+    "`mkdir -p /opt && cd /opt && touch a.txt ... z.txt` (the lab guest has no /opt, its busybox sh no {a..z})",
+)
+
+REPLAY = Replay(actions=ACTIONS, mistakes=MISTAKES, adaptations=ADAPTATIONS)
