@@ -1,4 +1,7 @@
-"""Disk images lab (catalog KVM-05, KVM-06, KVM-07): qemu-img, raw to qcow2, a second disk."""
+"""Disk images lab (catalog KVM-05, KVM-06, KVM-07): qemu-img, raw to qcow2, a second disk.
+
+Course replay: replay.py (the notes' lines); README.md lists its adaptations and the expected
+outcome of every check in every replay state."""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,7 +12,8 @@ from harness.lab import HostSpec, Lab
 
 @dataclass(frozen=True)
 class Params:
-    """The course's names and sizes (catalog kvm.md Appendix A); the VM is the lab guest, not CentOS 7."""
+    """The course's names and sizes (catalog kvm.md Appendix A, the notes' own values); the VM is the
+    lab guest, not CentOS 7."""
 
     data_dir: str = "/data"
     vm: str = "centos7"
@@ -23,7 +27,7 @@ class Params:
     add_disk_size: int = 5368709120  # 3G + 2G
     add_target: str = "vdb"
     mountpoint: str = "/mnt"
-    vm_memory_mib: int = 128  # the course gives 1024; the lab guest needs far less
+    vm_memory_mib: int = 1024  # --memory 1024 (KVM-02); not graded here, used by the reference solution
 
 
 from labs.disk_images.solution import MISTAKES, solution  # noqa: E402
