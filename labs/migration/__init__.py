@@ -1,4 +1,4 @@
-"""Migration lab (catalog KVM-15, KVM-16): cold and live migration between two KVM hosts with shared storage."""
+"""Migration lab (catalog KVM-15, KVM-16): cold and live migration of web01 between two KVM hosts with shared storage."""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,28 +9,24 @@ from harness.lab import HostSpec, Lab
 
 @dataclass(frozen=True)
 class Params:
-    """The course's names and paths (catalog kvm.md KVM-15/16 and Appendix A).
+    """The course's names and paths (seed 000 L1244-L1494, catalog kvm.md KVM-15/16 and Appendix A).
 
-    KVM-15 copies web01 and its disk through the hosts' local /data. KVM-16 needs the VM's disk
-    on storage both hosts mount at the same path: the course exports /data over NFS; here the
-    storage host exports ``export`` (NFS where the kernel has it, else GlusterFS) and both KVM
-    hosts mount it at ``shared_dir``, so kvm02's local /data (the cold-migrated web01) stays visible.
+    One VM, web01 (KVM-14), its disk /data/centos7.qcow2. KVM-15 copies web01.xml and the disk to
+    kvm02's own /data; KVM-16 shares /data (the notes: kvm01 exports it over NFS, kvm02 mounts it
+    on /data) and moves web01 live to kvm02. Here the share is served by the storage host
+    (the notes' nfs01) and mounted on /data on both hosts (see README.md).
     """
 
-    data_dir: str = "/data"  # local on kvm01 and kvm02 (KVM-15: scp ... 10.0.1.63:/data/)
-    cold_vm: str = "web01"
-    cold_disk: str = "centos7.qcow2"
-    cold_xml: str = "web01.xml"  # virsh dumpxml web01 > web01.xml
-    cold_disk_size: int = 10737418240  # 10G, as virt-install made centos7's disk (KVM-02)
-    export: str = "/data"  # what the storage host exports (the transcript: kvm01:/data)
-    shared_dir: str = "/data/shared"  # where kvm01 and kvm02 mount it (the same path on both)
-    live_vm: str = "vm01"  # the live-migration VM of the course's explanation (L1317)
-    live_disk: str = "vm01.qcow2"
-    live_disk_size: int = 1073741824
+    data_dir: str = "/data"  # kvm02's own /data (KVM-15: scp ... 10.0.1.63:/data/), and the shared /data of KVM-16
+    vm: str = "web01"
+    disk: str = "centos7.qcow2"
+    xml: str = "web01.xml"  # virsh dumpxml web01 > web01.xml
+    disk_size: int = 10737418240  # 10G, as KVM-02's virt-install made centos2.raw (size=10) and KVM-06 converted it
+    export: str = "/data"  # what the NFS server exports (L1408); the GlusterFS volume is named after it: "data"
+    guest_ip: str = "auto"  # web01's 10.0.1.51 (KVM-10); auto = host number 51 of kvm02's network (see test_migration.py)
     bridge: str = "br0"  # KVM-10/15: virsh iface-bridge ens33 br0, on both hosts
-    vm_memory_mib: int = 128  # the course gives web01 512 MiB; the lab guest needs far less
     # catalog C16.7: a ping running throughout loses "at most ~3 s"; libvirt's own figure reached
-    # 2.4 s here at load 22 on 2 cores, so the bound leaves room for a loaded CI machine
+    # 2.4 s here at load 22 on 2 cores, so the bound leaves room for a loaded machine
     max_downtime_ms: int = 5000
 
 
@@ -38,7 +34,7 @@ from labs.migration.solution import MISTAKES, solution  # noqa: E402
 
 LAB = Lab(
     name="migration",
-    title="Migration: cold (dumpxml, scp, define) and live (virsh migrate --live) between two KVM hosts with shared storage",
+    title="Migration: cold (dumpxml, scp, define, start) and live (virt-manager / virsh migrate --live) of web01 between two KVM hosts with shared storage",
     topology=(HostSpec("kvm01", Role.KVM_HOST), HostSpec("kvm02", Role.KVM_HOST), HostSpec("storage", Role.STORAGE_HOST)),
     params=Params,
     package_dir=Path(__file__).parent,

@@ -1,13 +1,16 @@
 """Live-migration variants around the migration lab, for real, on one solved environment.
 
-The lab grades the course's path (cold: dumpxml + scp + define; live: `virsh migrate --live
---persistent --undefinesource ... qemu+ssh://kvm02/system` with the disk on shared storage).
-These tests drive what the lab leaves out, each on real libvirtd/QEMU hosts:
+The lab grades the course's path (cold: dumpxml + scp + define + start; live: virt-manager's
+Migrate, i.e. `virsh migrate --live --persistent --undefinesource web01 qemu+ssh://kvm02/system`
+with /data shared). These tests drive what the lab leaves out, each on real libvirtd/QEMU hosts:
 
 - live over qemu+tcp (libvirtd's TCP listener) on shared storage;
 - live without shared storage: refused as unsafe, then done with --copy-storage-all;
 - a migration aborted half-way (virsh domjobabort), and one that fails on the target: neither may leave a
   domain behind on either host, and the guest keeps running on the source.
+
+The solution leaves web01 (with a guest agent: validate mode) running on kvm02 from the shared
+/data; the VM on a local disk is made here, on the same host.
 """
 
 from __future__ import annotations
@@ -15,17 +18,21 @@ from __future__ import annotations
 import re
 import time
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
+from harness.guest import Disk, GuestAgent, GuestImage, Nic, domain_xml
 from harness.lab import LabEnv
 from harness.provisioners.container import ContainerProvisioner
 from harness.runs import RunLock, new_run_id
 from harness.wait import wait_until
 from labs.migration import LAB
-from labs.migration.solution import BOOT_DIR, data, guest_sh, wait_agent
 
 TARGET = "variants"
+BOOT_DIR = "/var/lib/libvirt/boot"
+LOCAL_VM = "local01"
+LOCAL_DISK = "/var/lib/libvirt/images/local01.qcow2"
 
 
 @pytest.fixture(scope="module")
@@ -52,11 +59,13 @@ def domains(host) -> dict[str, tuple[bool, bool]]:
     return {d.name(): (bool(d.isActive()), bool(d.isPersistent())) for d in host.libvirt.listAllDomains()}
 
 
-def guest_state(host, name: str) -> tuple[str, str]:
-    """(boot id, boot count on /dev/vda or '-') of a running guest, through its agent."""
-    ga = wait_agent(host, name, timeout=60)
-    out = guest_sh(ga, "cat /proc/sys/kernel/random/boot_id; cat /mnt/vda/.labguest-boots 2>/dev/null || echo -").split()
-    return out[0], out[1]
+def guest_state(host, name: str) -> str:
+    """The boot id of a running guest, through its agent."""
+    ga = GuestAgent(host.libvirt.lookupByName(name))
+    ga.wait_ready(timeout=120)
+    res = ga.exec(["cat", "/proc/sys/kernel/random/boot_id"], timeout=20)
+    assert res.rc == 0, res.stderr
+    return res.stdout.strip()
 
 
 def hosts_of(env: LabEnv, name: str):
@@ -76,91 +85,103 @@ def completed_job(host, name: str) -> dict[str, str]:
     return dict(re.findall(r"^([^:\n]+):\s+(.*?)\s*$", out, re.M))
 
 
+@pytest.fixture(scope="module")
+def local_vm(env: LabEnv):
+    """A small VM on a disk local to the host that runs web01 (not shared): (its host, the other)."""
+    src, dst = hosts_of(env, env.params.vm)
+    image = GuestImage(Path(BOOT_DIR) / "vmlinuz", Path(BOOT_DIR) / "initrd.gz")
+    xml = domain_xml(LOCAL_VM, image, disks=[Disk(LOCAL_DISK)], nics=[Nic(env.params.bridge, kind="bridge")],
+                     cmdline_extra="no_timer_check")
+    src.check("mkdir -p %s && qemu-img create -q -f qcow2 %s 64M", str(Path(LOCAL_DISK).parent), LOCAL_DISK)
+    src.put_file("/root/local01.xml", xml.encode())
+    src.check("virsh define /root/local01.xml && virsh start %s", LOCAL_VM)
+    return src, dst
+
+
 def test_migration_live_over_qemu_tcp(env: LabEnv):
-    """vm01 to the other host over qemu+tcp (libvirtd's TCP listener), shared storage, no --unsafe."""
+    """web01 to the other host over qemu+tcp (libvirtd's TCP listener), shared storage, no --unsafe."""
     p = env.params
-    src, dst = hosts_of(env, p.live_vm)
-    before = guest_state(src, p.live_vm)
-    src.check("virsh migrate --live --persistent --undefinesource %s %s", p.live_vm, f"qemu+tcp://{dst.name}/system", timeout=180)
-    assert domains(dst).get(p.live_vm) == (True, True)
-    assert p.live_vm not in domains(src)
-    assert guest_state(dst, p.live_vm) == before
-    job = completed_job(dst, p.live_vm)
+    src, dst = hosts_of(env, p.vm)
+    before = guest_state(src, p.vm)
+    src.check("virsh migrate --live --persistent --undefinesource %s %s", p.vm, f"qemu+tcp://{dst.name}/system", timeout=300)
+    assert domains(dst).get(p.vm) == (True, True)
+    assert p.vm not in domains(src)
+    assert guest_state(dst, p.vm) == before
+    job = completed_job(dst, p.vm)
     assert (job["Job type"], job["Operation"]) == ("Completed", "Incoming migration"), job
 
 
-def test_migration_without_shared_storage_is_refused_and_leaves_nothing(env: LabEnv):
-    """web01's disk is local to its host: a plain live migration is refused as unsafe, and changes nothing."""
-    p = env.params
-    src, dst = hosts_of(env, p.cold_vm)
-    before = guest_state(src, p.cold_vm)
-    res = src.run("virsh migrate --live --persistent --undefinesource %s %s", p.cold_vm, f"qemu+tcp://{dst.name}/system", timeout=120)
+def test_migration_without_shared_storage_is_refused_and_leaves_nothing(local_vm):
+    """A VM on a disk local to its host: a plain live migration is refused as unsafe, and changes nothing."""
+    src, dst = local_vm
+    before = guest_state(src, LOCAL_VM)
+    res = src.run("virsh migrate --live --persistent --undefinesource %s %s", LOCAL_VM, f"qemu+tcp://{dst.name}/system", timeout=120)
     assert res.rc != 0 and "Migration without shared storage is unsafe" in res.stderr, res.stderr
-    assert domains(src).get(p.cold_vm) == (True, True)
-    assert p.cold_vm not in domains(dst)
-    assert guest_state(src, p.cold_vm) == before
+    assert domains(src).get(LOCAL_VM) == (True, True)
+    assert LOCAL_VM not in domains(dst)
+    assert guest_state(src, LOCAL_VM) == before
 
 
-def test_migration_copy_storage_all(env: LabEnv):
-    """web01 to the other host live with --copy-storage-all over qemu+ssh: the disk goes along, the guest keeps running."""
-    p = env.params
-    src, dst = hosts_of(env, p.cold_vm)
-    before = guest_state(src, p.cold_vm)
-    disk = data(env, p.cold_disk)
-    dst.check("rm -f %s && qemu-img create -q -f qcow2 %s %s", disk, disk, str(p.cold_disk_size))  # the target's empty disk
+def test_migration_copy_storage_all(local_vm):
+    """The local-disk VM to the other host live with --copy-storage-all over qemu+ssh: the disk goes along, the guest keeps running."""
+    src, dst = local_vm
+    before = guest_state(src, LOCAL_VM)
+    dst.check("mkdir -p %s && rm -f %s && qemu-img create -q -f qcow2 %s 64M",
+              str(Path(LOCAL_DISK).parent), LOCAL_DISK, LOCAL_DISK)  # the target's empty disk
     src.check("virsh migrate --live --persistent --undefinesource --copy-storage-all %s %s",
-              p.cold_vm, f"qemu+ssh://{dst.name}/system", timeout=300)
-    assert domains(dst).get(p.cold_vm) == (True, True)
-    assert p.cold_vm not in domains(src)
-    assert guest_state(dst, p.cold_vm) == before  # same boot, and the boot count of the copied disk
-    assert vm_disk(dst, p.cold_vm) == disk
-    job = completed_job(dst, p.cold_vm)
+              LOCAL_VM, f"qemu+ssh://{dst.name}/system", timeout=300)
+    assert domains(dst).get(LOCAL_VM) == (True, True)
+    assert LOCAL_VM not in domains(src)
+    assert guest_state(dst, LOCAL_VM) == before
+    assert vm_disk(dst, LOCAL_VM) == LOCAL_DISK
+    job = completed_job(dst, LOCAL_VM)
     assert job["Operation"] == "Incoming migration", job
+    dst.run("virsh destroy %s", LOCAL_VM)  # one guest less for the tests below
 
 
 def test_migration_interrupted_leaves_no_domain_behind(env: LabEnv):
-    """`virsh domjobabort` in the middle of a (throttled) live migration of vm01: the guest stays on the
+    """`virsh domjobabort` in the middle of a (throttled) live migration of web01: the guest stays on the
     source, the target has nothing.
 
     The abort is what virsh itself sends on Ctrl-C at a terminal (it reads ^C from the tty); a SIGINT
     to a virsh without a terminal is not reliably acted on (libvirt 9.0), so the test aborts the job
     the way a second shell would."""
     p = env.params
-    k1, k2 = hosts_of(env, p.live_vm)  # source, target
-    before = guest_state(k1, p.live_vm)
+    k1, k2 = hosts_of(env, p.vm)  # source, target
+    before = guest_state(k1, p.vm)
     pid = k1.check("virsh migrate --live --persistent --undefinesource --bandwidth 1 %s %s > /tmp/lh-migrate.out 2>&1 & echo $!",
-                   p.live_vm, f"qemu+tcp://{k2.name}/system").strip()
+                   p.vm, f"qemu+tcp://{k2.name}/system").strip()
     try:
         # the migration is under way: the target holds the incoming (paused) domain
-        wait_until(lambda: p.live_vm in domains(k2), timeout=60, interval=0.1, what=f"the incoming domain on {k2.name}",
+        wait_until(lambda: p.vm in domains(k2), timeout=60, interval=0.1, what=f"the incoming domain on {k2.name}",
                    state=lambda: k1.run("cat /tmp/lh-migrate.out").stdout)
-        k1.check("virsh domjobabort %s", p.live_vm)
+        k1.check("virsh domjobabort %s", p.vm)
         wait_until(lambda: k1.run("kill -0 %s", pid).rc != 0, timeout=60, what="virsh migrate to exit")
     finally:  # never leave a migration running for the next test
         if k1.run("kill -0 %s", pid).rc == 0:
-            k1.run("virsh domjobabort %s; kill -9 %s", p.live_vm, pid)
+            k1.run("virsh domjobabort %s; kill -9 %s", p.vm, pid)
     out = k1.run("cat /tmp/lh-migrate.out").stdout
     assert "canceled by client" in out or "aborted" in out, out
-    wait_until(lambda: p.live_vm not in domains(k2), timeout=30, what=f"no {p.live_vm} left on {k2.name}",
+    wait_until(lambda: p.vm not in domains(k2), timeout=30, what=f"no {p.vm} left on {k2.name}",
                state=lambda: domains(k2))
-    assert domains(k1).get(p.live_vm) == (True, True)
-    assert guest_state(k1, p.live_vm) == before
+    assert domains(k1).get(p.vm) == (True, True)
+    assert guest_state(k1, p.vm) == before
 
 
 def test_migration_failed_on_target_leaves_no_domain_behind(env: LabEnv):
     """A migration whose target cannot start the guest (its kernel is missing there) fails and leaves no domain behind."""
     p = env.params
-    k1, k2 = hosts_of(env, p.live_vm)  # source, target
-    before = guest_state(k1, p.live_vm)
+    k1, k2 = hosts_of(env, p.vm)  # source, target
+    before = guest_state(k1, p.vm)
     k2.check("mv %s/vmlinuz %s/vmlinuz.away", BOOT_DIR, BOOT_DIR)
     try:
         t0 = time.monotonic()
-        res = k1.run("virsh migrate --live --persistent --undefinesource %s %s", p.live_vm, f"qemu+tcp://{k2.name}/system", timeout=180)
+        res = k1.run("virsh migrate --live --persistent --undefinesource %s %s", p.vm, f"qemu+tcp://{k2.name}/system", timeout=180)
         assert res.rc != 0, res.stdout
         assert "vmlinuz" in res.stderr, res.stderr
         assert time.monotonic() - t0 < 60
     finally:
         k2.check("mv %s/vmlinuz.away %s/vmlinuz", BOOT_DIR, BOOT_DIR)
-    assert p.live_vm not in domains(k2)
-    assert domains(k1).get(p.live_vm) == (True, True)
-    assert guest_state(k1, p.live_vm) == before
+    assert p.vm not in domains(k2)
+    assert domains(k1).get(p.vm) == (True, True)
+    assert guest_state(k1, p.vm) == before

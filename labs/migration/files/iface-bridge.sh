@@ -1,0 +1,1 @@
+../../common/files/iface-bridge.sh
