@@ -66,6 +66,7 @@ class Breaker:
         self.since: float | None = None  # wall clock: when the first wait of the streak began
         self.last = ""
         self.tripped = False
+        self.on_trip: list = []  # callbacks, run once when the breaker opens (close what waits on the host)
         self._lock = threading.Lock()
 
     def message(self) -> str:
@@ -85,10 +86,16 @@ class Breaker:
             self.timeouts += 1
             self.since = began if self.since is None else min(self.since, began)
             self.last = str(what).split("\n", 1)[0][:300]
-            if self.timeouts >= self.TRIP_AFTER:
-                self.tripped = True
-                log.warning("%s", self.message())
-            return self.tripped
+            if self.timeouts < self.TRIP_AFTER:
+                return False
+            self.tripped = True
+        log.warning("%s", self.message())
+        for fn in self.on_trip:
+            try:
+                fn()
+            except Exception as exc:  # closing what waits on a dead host must never hide why
+                log.debug("%s: on_trip %r failed: %s", self.label, fn, exc)
+        return True
 
     def answered(self) -> None:
         with self._lock:
@@ -361,6 +368,7 @@ class TimedParamikoBackend(ParamikoBackend):
         self._tunnels: dict[str, Tunnel] = {}
         self.connects = 0  # for tests and the benchmark: connections opened so far
         self.breaker = Breaker(self.label)
+        self.breaker.on_trip.append(self._abandon)
         if password and self.host_keys.policy == "ignore":
             msg = (f"{self.label} ({self.where}): a password is sent with host key policy 'ignore': any machine "
                    f"answering at {address} gets it; use tofu or strict, or a key")
@@ -468,6 +476,14 @@ class TimedParamikoBackend(ParamikoBackend):
     def connect(self) -> None:
         """Open the connection now (raises ``HostUnreachable`` with the reason)."""
         self.transport()
+
+    def _abandon(self) -> None:
+        """The breaker opened: close the connection under whatever still waits on it (a shell command,
+        a docker or libvirt request through a tunnel), without the lock a waiting command holds.
+        Nothing re-opens it: ``transport()`` asks the breaker first."""
+        client = self.__dict__.get("client")
+        if client is not None:
+            client.close()
 
     def _drop(self) -> None:
         if self._shell:

@@ -517,3 +517,20 @@ def test_a_run_locking_while_its_file_is_reaped_locks_the_new_file(tmp_path, mon
         assert run_is_alive("race-run-1")
     finally:
         lock.release()
+
+
+def test_opening_the_breaker_closes_the_connection_under_what_still_waits(monkeypatch):
+    b = _frozen_backend(monkeypatch, kill_answers=False)
+    closed = []
+
+    class Client:
+        def close(self):
+            closed.append(True)
+
+    b.__dict__["client"] = Client()  # as the cached_property leaves it
+    with pytest.raises(CommandTimeout):
+        b.run("docker ps", timeout=0.05)
+    assert closed == []
+    with pytest.raises(HostUnreachable, match="stopped answering"):
+        b.run("docker ps", timeout=0.05)
+    assert closed == [True]  # tunnels' docker/libvirt requests and any other waiter see it closed at once
