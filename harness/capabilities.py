@@ -29,8 +29,9 @@ def guest_accel() -> tuple[str, str]:
 
 
 def _kvm_accel(session: "LabSession") -> str | None:
-    if session.accel != "kvm":
-        return f"guests run under TCG here ({session.accel_reason})"
+    kind, why = session.provisioner.guest_accel  # probed once, on first need
+    if kind != "kvm":
+        return f"guests run under TCG here ({why})"
     return None
 
 

@@ -27,13 +27,12 @@ from typing import Any
 
 import pytest
 
-from harness import capabilities, evidence, negative
+from harness import capabilities, evidence, negative, provisioners
 from harness.errors import HarnessError, ProvisioningError, UsageError
 from harness.host import Host
 from harness.lab import Lab, LabEnv
 from harness.model import CheckResult, Hint, Outcome, RunResult
 from harness.provisioners import NAMES as PROVISIONERS
-from harness.provisioners import get_provisioner
 from harness.provisioners.base import Provisioner
 from harness.runs import RunLock, new_run_id, valid_run_id
 
@@ -96,13 +95,10 @@ class LabSession:
             if not valid_run_id(self.run_id):
                 raise UsageError(f"--run-id {self.run_id!r}: use 3-41 lowercase letters, digits and dashes")
         self.inventory_path = opt.lh_inventory
-        self.provisioner_name = opt.lh_provisioner or (
-            "static" if opt.lh_inventory else "libvirt" if opt.lh_host_image else "container")
-        self.mode = opt.lh_mode or ("grade" if self.provisioner_name == "static" else "validate")
-        if self.provisioner_name == "static" and not self.inventory_path:
-            raise UsageError("--provisioner static needs --inventory FILE")
-        if self.mode == "validate" and self.provisioner_name == "static":
-            raise UsageError("validate mode changes hosts; it cannot run on a static inventory (use --mode grade)")
+        self.provisioner_name = provisioners.choose(opt)
+        self.provisioner_cls = provisioners.provisioner_class(self.provisioner_name)
+        self.mode = opt.lh_mode or self.provisioner_cls.default_mode()
+        self.provisioner_cls.check_options(opt, self.mode)
         self.keep = opt.lh_keep
         self.report_dir = Path(opt.lh_report_dir).resolve() / self.run_id
         self.param_overrides = _parse_params(opt.lh_params)
@@ -110,10 +106,8 @@ class LabSession:
         self._provisioner: Provisioner | None = None
         self.result = RunResult(self.run_id, self.mode, self.provisioner_name,
                                 started=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
-        if self.provisioner_name == "libvirt" and not self.worker:  # the report names the host image
-            from harness.hostimage import HostImage
-
-            self.result.environment.update(HostImage.load(opt.lh_host_image or "latest").describe())
+        if not self.worker:
+            self.result.environment.update(self.provisioner_cls.describe_options(opt))
         self.envs_done: list[dict[str, Any]] = []  # finished environments, shipped with the next teardown report
         self.unclean: set[tuple[str, str]] = set()  # (lab, target) with a non-PASS check, for --keep failed
         self.accel = "tcg"
@@ -124,20 +118,7 @@ class LabSession:
     @property
     def provisioner(self) -> Provisioner:
         if self._provisioner is None:
-            kwargs: dict[str, Any] = {"run_id": self.run_id}
-            if self.provisioner_name == "static":
-                kwargs["inventory"] = self.inventory_path
-                kwargs["host_key_policy"] = self.config.option.lh_host_key_policy
-                kwargs["known_hosts"] = self.config.option.lh_known_hosts
-            else:
-                self.accel, self.accel_reason = capabilities.guest_accel()
-                kwargs["accel"] = self.accel
-            if self.provisioner_name == "libvirt":
-                kwargs.update(host_image=self.config.option.lh_host_image,
-                              hypervisors=self.config.option.lh_hypervisors or None)
-            self._provisioner = get_provisioner(self.provisioner_name, **kwargs)
-            if self.provisioner_name == "libvirt":  # lab guests run inside the host VMs: their accelerator counts
-                self.accel, self.accel_reason = self._provisioner.guest_accel
+            self._provisioner = self.provisioner_cls.from_options(self.config.option, self.run_id)
         return self._provisioner
 
     def targets_for(self, lab: Lab) -> list[str]:
@@ -146,12 +127,10 @@ class LabSession:
 
     def reap_stale(self) -> None:
         """A run starts by removing what dead runs left behind (never a live run's hosts)."""
-        if self._reaped or self.provisioner_name == "static":
+        if self._reaped:
             return
         self._reaped = True
-        from harness import reap
-
-        for line in reap.reap(dry_run=False):
+        for line in self.provisioner.reap_stale():
             log.warning("reaped leftover of a dead run: %s", line)
 
     def open_env(self, lab: Lab, target: str) -> LabEnv:
@@ -174,7 +153,8 @@ class LabSession:
                 raise
         else:
             raise ProvisioningError(f"could not provision {lab.name} for {target} after {PROVISION_ATTEMPTS} attempts: {last}")
-        env = LabEnv(lab=lab, target=target, run_id=self.run_id, hosts=hosts, params=params, accel=self.accel)
+        self.accel, self.accel_reason = self.provisioner.guest_accel
+        env = LabEnv(lab=lab, target=target, run_id=self.run_id, hosts=hosts, params=params, accel=self.accel or "tcg")
         env.started = t0
         env.step_times["provision"] = time.monotonic() - t0
         if self.mode == "validate":
@@ -216,7 +196,7 @@ class LabSession:
             "steps": env.step_times,
             "kept": keep,
             "negative_control": env.negative_control,
-            "accel": f"{self.accel} ({self.accel_reason})" if self.provisioner_name != "static" else "",
+            "accel": f"{self.accel} ({self.accel_reason})" if self.accel else "",
         })
 
 
@@ -280,7 +260,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", line)
     try:
         session = LabSession(config)
-        if session.provisioner_name == "static":
+        if not session.provisioner_cls.creates_hosts:
             session.provisioner  # read and check the inventory now: its mistakes are one message, not a traceback
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -295,7 +275,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     if not _looks_like_lab_session(config):
         return
-    if session.provisioner_name == "static":
+    if not session.provisioner_cls.creates_hosts:  # a class being graded: a line per student
         from harness.progress import ProgressReporter
 
         config.pluginmanager.register(ProgressReporter(config), "labharness-progress")
@@ -305,7 +285,7 @@ def pytest_configure(config: pytest.Config) -> None:
             config.option.dist = "loadgroup"
     from harness.scheduling import LabScheduler  # loadgroup that works with pytest 9 (see its docstring)
 
-    config.pluginmanager.register(LabScheduler(per_target=session.provisioner_name == "static"), "labharness-scheduler")
+    config.pluginmanager.register(LabScheduler(per_target=session.provisioner_cls.group_by_target()), "labharness-scheduler")
     session.lock = RunLock(session.run_id)
     session.lock.acquire()
     if config.option.collectonly:  # nothing will run: no journal, no reports
@@ -378,8 +358,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
                 item.add_marker(marker)
         target = getattr(item, "callspec", None) and item.callspec.params.get("lh_target")
         # existing hosts: a student's labs on one worker reuse its SSH connections; made hosts: one lab's env per group
-        static = _session(config).provisioner_name == "static"
-        item.add_marker(pytest.mark.xdist_group(str(target) if static else f"{lab.name}@{target}"))
+        per_target = _session(config).provisioner_cls.group_by_target()
+        item.add_marker(pytest.mark.xdist_group(str(target) if per_target else f"{lab.name}@{target}"))
         if item.get_closest_marker("points") is None or item.get_closest_marker("hint") is None:
             problems.append(f"{item.nodeid}: a check needs @pytest.mark.points(n) and @pytest.mark.hint(zh=..., en=...)")
         elif "lh_target" not in getattr(item, "fixturenames", ()):

@@ -85,12 +85,30 @@ def host_from_container(name: str, role: Role, container_name: str) -> Host:
 class ContainerProvisioner(Provisioner):
     name = "container"
 
-    def __init__(self, run_id: str, accel: str = "tcg", **_: object):
+    def __init__(self, run_id: str, accel: str | None = None, **_: object):
         self.run_id = run_id
-        self.accel = accel
+        self._accel = (accel, "given") if accel else None
         self.client = docker_client()
         # xdist workers of one run must never share (or remove) each other's hosts
         self.worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+
+    @classmethod
+    def from_options(cls, opt, run_id: str) -> "ContainerProvisioner":
+        return cls(run_id=run_id)
+
+    @property
+    def guest_accel(self) -> tuple[str, str]:
+        """Guests on kvm-host containers use this machine's accelerator: probed on first need
+        (a KVM boot probe, cached), never at collection time."""
+        if self._accel is None:
+            from harness import capabilities
+
+            self._accel = capabilities.guest_accel()
+        return self._accel
+
+    @property
+    def accel(self) -> str:
+        return self.guest_accel[0]
 
     def targets(self) -> list[str]:
         return [VALIDATE_TARGET]

@@ -819,6 +819,17 @@ class LibvirtProvisioner(Provisioner):
 
     # ---------------------------------------------------------------- the interface
 
+    @classmethod
+    def describe_options(cls, opt) -> dict[str, str]:
+        return HostImage.load(opt.lh_host_image or "latest").describe()  # the report names the host image
+
+    @classmethod
+    def from_options(cls, opt, run_id: str) -> "LibvirtProvisioner":
+        from harness import capabilities
+
+        accel, _ = capabilities.guest_accel()  # this machine's, for hypervisors that are local
+        return cls(run_id=run_id, host_image=opt.lh_host_image, hypervisors=opt.lh_hypervisors or None, accel=accel)
+
     def targets(self) -> list[str]:
         return [VALIDATE_TARGET]
 

@@ -18,7 +18,7 @@ import threading
 
 from harness.backends import TimedLocalBackend, TimedParamikoBackend
 from harness.catalog import all_labs
-from harness.errors import HarnessError, HostUnreachable
+from harness.errors import HarnessError, HostUnreachable, UsageError
 from harness.host import Access, Host, Role
 from harness.inventory import HostEntry, load_inventory
 from harness.lab import Lab
@@ -101,9 +101,19 @@ class StaticProvisioner(Provisioner):
         self._lock = threading.Lock()
         atexit.register(self.close)
 
-    @property
-    def creates_hosts(self) -> bool:
-        return False
+    creates_hosts = False
+
+    @classmethod
+    def check_options(cls, opt, mode: str) -> None:
+        if not opt.lh_inventory:
+            raise UsageError("--provisioner static needs --inventory FILE")
+        if mode == "validate":
+            raise UsageError("validate mode changes hosts; it cannot run on a static inventory (use --mode grade)")
+
+    @classmethod
+    def from_options(cls, opt, run_id: str) -> "StaticProvisioner":
+        return cls(inventory=opt.lh_inventory, run_id=run_id, host_key_policy=opt.lh_host_key_policy,
+                   known_hosts=opt.lh_known_hosts)
 
     def targets(self) -> list[str]:
         return [t.name for t in self.inventory.targets]
