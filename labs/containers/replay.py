@@ -30,10 +30,9 @@ DK10 = (
     # DK05's nginx still holds port 80: the container is created but does not start
     _l("docker run -d  -p 80:80 nginx", "000:L2194", fails=True),
     _l("docker stop $(docker ps -lq)", "000:L2223 (92c: the notes' container ID)"),
-    # `2>&1`: "is not running" on stderr is read by the docker backend as its host being gone
-    _l("docker container kill $(docker ps -lq) 2>&1", "000:L2224 (not running)", fails=True),
+    _l("docker container kill $(docker ps -lq)", "000:L2224 (not running)", fails=True),
     _tty("docker run -it centos bash", "exit\\n", "000:L2232"),
-    _l("docker exec -i $(docker ps -aq --filter ancestor=nginx | head -1) bash </dev/null 2>&1",
+    _l("docker exec -i $(docker ps -aq --filter ancestor=nginx | head -1) bash </dev/null",
        "000:L2239 (docker exec -it 92c bash; not running)", fails=True),
     _l("docker rm -f `docker ps -aq`", "000:L2248"),
 )
@@ -130,9 +129,6 @@ REPLAY = Replay(
         "003:755 and 003:766 reuse the name nginx while the earlier nginx exists: `docker rm -f nginx` is typed first.",
         "003:761/762 carry prose after a comma (\",容器会立马退出\"): not typed. 003:762 pings 127.0.0.1: "
         "www.baidu.com cannot be reached here.",
-        "Two lines the notes' sequence makes fail with \"is not running\" (000:L2224, 000:L2239) are typed with "
-        "`2>&1`: the harness's docker backend reads that message on stderr as its host container being gone "
-        "(harness/backends.py:92).",
         "Not typed: 000:L2771 (my_nginx02 in the foreground, Ctrl+C, --rm: leaves nothing), 002:214-215 and 002:225 "
         "(syntax lines and an attach to the exited mydocker), 003:769 (C09, labs/limits), 003:784-790 (C10, "
         "labs/networking), 003:826-827 (placeholders), `docker logs -f` (follows forever), seed 004's DK11 "

@@ -64,9 +64,7 @@ C24 = (
     _l("docker exec web1 bash -c \"echo 'docker test!' > /usr/share/nginx/html/index.html\"",
        "003:2113-2114 (docker exec -it web1 bash, then the echo)"),
     _l("docker rm -fv web1", "003:2126"),
-    # web2 was never created (003:2097). `2>&1`: see the README (harness/backends.py reads "No such
-    # container" on stderr as the host being gone).
-    _l("docker rm -fv web2 2>&1", "003:2128", fails=True),
+    _l("docker rm -fv web2", "003:2128", fails=True),  # web2 was never created (003:2097)
     _l("docker run -d -it --name web1 -v /data/web/:/usr/share/nginx/html/:ro -p 8080:80 nginx", "003:2133"),
     _l("docker exec web1 bash -c 'echo 123 > /usr/share/nginx/html/index.html'",
        "003:2135-2137 (Read-only file system)", fails=True),
@@ -84,7 +82,7 @@ C25 = (
     _l("docker stop nginx-web", "003:2193"),
     _l("docker run -d -it --name web3 -p 8084:80 --volumes-from nginx-web nginx:latest", "003:2195 (--volumesfrom)"),
     _l("docker rm -fv nginx-web", "003:2204"),
-    _l("docker run -d -it --name web4 -p 8085:80 --volumes-from nginx-web nginx:latest 2>&1",
+    _l("docker run -d -it --name web4 -p 8085:80 --volumes-from nginx-web nginx:latest",
        "003:2206 (No such container: nginx-web)", fails=True),
 )
 
@@ -131,9 +129,6 @@ REPLAY = Replay(
         "003:2173/2175/2195/2206 print `--volumesfrom` (PDF damage, catalog 0.3): typed `--volumes-from`.",
         "Interactive lines (docker exec -ti ..., docker exec -it web1 bash then echo) are typed as "
         "`docker exec NAME CMD` / `docker exec NAME bash -c '...'`.",
-        "Two lines the notes show failing with `No such container` (003:2128 after 003:2097's refusal, 003:2206) are "
-        "typed with `2>&1`: the harness's docker backend takes that message on stderr for its host container being "
-        "gone (harness/backends.py:92).",
         "Lines that only look (docker inspect/ps, curl 192.168.80.10:PORT, cat, ls) are not typed.",
     ),
 )

@@ -12,21 +12,13 @@ import re
 import pytest
 
 from harness.probes import http_get
-from labs.common.docker import _DAEMON_GONE, DockerUnavailable, all_containers, docker
+from labs.common.docker import all_containers, docker
 
 
 def _get(host, name):
-    """Inspect JSON of the container the notes name, or None (no assertion).
-
-    stderr goes to stdout: the docker backend reads "No such container" on stderr as the host
-    container being gone (harness/backends.py:92), which would make a student's missing
-    container an ERROR."""
-    res = host.run("docker container inspect %s 2>&1", name)
-    if res.rc != 0:
-        if any(s in res.stdout for s in _DAEMON_GONE):
-            raise DockerUnavailable(f"{host.name}: dockerd did not answer `docker container inspect`: {res.stdout.strip()[:300]}")
-        return None
-    found = json.loads(res.stdout or "[]")
+    """Inspect JSON of the container the notes name, or None (no assertion)."""
+    res = docker(host, "container inspect %s", name)
+    found = json.loads(res.stdout or "[]") if res.rc == 0 else []
     return found[0] if found else None
 
 
