@@ -19,6 +19,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from harness import evidence
+from harness.errors import HarnessError
 from labs.common.kvm import guest, guest_run
 
 # what libvirt (virStorageFileIsSharedFS) accepts as shared storage for a live migration
@@ -124,7 +125,10 @@ def test_kvm15_cold_migration_files_copied(kvm02, params):
         where = f"kvm02's {d}"
     evidence.add(f"{where}: {params.xml} and qemu-img info {params.disk}", (res.stdout + res.stderr)[-3000:])
     if "@@" not in res.stdout:
-        raise AssertionError(f"cannot read {where}: {(res.stderr or res.stdout).strip()[:300]}")
+        if mounted:  # /data is a mount point, so the directory exists below it: looking there failed (unshare/mount)
+            raise HarnessError(f"cannot look under the mount on kvm02's {d} (needs root: unshare -m, mount --bind): "
+                               f"{(res.stderr or res.stdout).strip()[:300]}")
+        raise AssertionError(f"kvm02 has no {d}: {(res.stderr or res.stdout).strip()[:200]}")
     xml, info = res.stdout.split("@@", 1)
     assert xml.strip() != "MISSING", f"{where} has no {params.xml}"
     try:
