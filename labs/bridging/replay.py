@@ -100,6 +100,8 @@ ADAPTATIONS = (
     "after copying the kernel from /opt/labharness/guest (guestshell=1: the console login KVM-04 gives the course's VM; no_timer_check: under TCG on a loaded machine the guest kernel's IO-APIC timer check can panic it)",
     "`--virt-type kvm` → `--virt-type qemu` (no working /dev/kvm here) and `--os-variant rhel7` → `rhel7.0` "
     "(today's osinfo-db has no `rhel7`); no guest agent channel, as the course's VMs have none",
+    "the precondition ends with `virsh destroy centos7` right after virt-install (the course's centos7 is shut off "
+    "after KVM-09's clone, so L890 starts it): no install to wait for",
     "`virsh iface-bridge ens33 br0` → `virsh iface-bridge eth0 br0 || iface-bridge eth0 br0`: the container's NIC is "
     "eth0, and Debian's libvirt has no netcf, so labs/common/files/iface-bridge.sh does the same with iproute2",
     "`virsh edit centos7` (vi) → `virt-xml centos7 --edit --network bridge=br0`: the same diff (type bridge, "
