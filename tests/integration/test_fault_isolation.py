@@ -94,7 +94,9 @@ def test_a_paused_host_costs_two_deadlines_and_the_rest_of_the_class_is_graded(t
         deadline = time.monotonic() + 900
         while time.monotonic() < deadline and proc.poll() is None:
             if sum(r["target"] == "s2" for r in _journal_checks(journal)) >= 2:
-                subprocess.run(["docker", "pause", hosts["s2"]["container"]], check=True, capture_output=True, timeout=60)
+                pause = subprocess.run(["docker", "pause", hosts["s2"]["container"]], capture_output=True, text=True,
+                                       timeout=60)
+                assert pause.returncode == 0, pause.stderr
                 paused_at = time.monotonic()
                 break
             time.sleep(0.05)
