@@ -98,6 +98,8 @@ def _common(ns: argparse.Namespace, only: set[str] | None = None) -> list[str]:
 
 
 def cmd_validate(ns: argparse.Namespace) -> int:
+    if ns.image and ns.workers:
+        raise UsageError("--workers runs container hosts on the workers; --image is not supported with it")
     if ns.image:  # nested host VMs booted from a host image (the libvirt provisioner)
         from harness.hostimage import cli_validate_image
 
@@ -106,6 +108,9 @@ def cmd_validate(ns: argparse.Namespace) -> int:
         raise UsageError("--hypervisor needs --image (host VMs run on hypervisors; container hosts run here)")
     from harness.provisioners.container import docker_client
 
+    if ns.workers:  # on a pool of Celery workers (harness/distributed): their dockerd, not ours
+        rc = _distributed(ns, _common(ns) + ["--mode=validate", "--provisioner=container"], "validate")
+        return rc if rc in (0, EXIT_USAGE, EXIT_INTERRUPTED) else 1
     docker_client()  # one clear line when dockerd is down
     rc = _pytest(_common(ns) + ["--mode=validate", "--provisioner=container"])
     return rc if rc in (0, EXIT_USAGE, EXIT_INTERRUPTED) else 1
@@ -134,7 +139,7 @@ def cmd_grade(ns: argparse.Namespace) -> int:
         args.append(f"--host-key-policy={ns.host_key_policy}")
     if ns.known_hosts:
         args.append(f"--known-hosts={ns.known_hosts}")
-    rc = _pytest(args)
+    rc = _distributed(ns, args, "grade") if ns.workers else _pytest(args)
     # Students failing checks is the normal outcome of grading; only a broken run is an error.
     if rc in (EXIT_USAGE, EXIT_INTERRUPTED):
         return rc
@@ -152,6 +157,21 @@ def cmd_grade(ns: argparse.Namespace) -> int:
               f"{', '.join(rerun)}", file=sys.stderr)
         return EXIT_RERUN
     return 0
+
+
+def _distributed(ns: argparse.Namespace, args: list[str], mode: str) -> int:
+    """The run on a pool of Celery workers (``--workers URL``): harness/distributed/controller.py."""
+    from harness.distributed import controller
+    from harness.runs import new_run_id
+
+    ns.run_id = ns.run_id or new_run_id()
+    return controller.run(ns, args, mode)
+
+
+def cmd_worker(ns: argparse.Namespace) -> int:
+    from harness.distributed import worker
+
+    return worker.main(ns.broker, ns.concurrency, [q.strip() for q in ns.queues.split(",") if q.strip()], ns.name)
 
 
 def cmd_demo_class(ns: argparse.Namespace) -> int:
@@ -224,6 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--run-id", help="run id (default: generated)")
         sp.add_argument("--lab-param", action="append", metavar="LAB.NAME=VALUE", help="override a course value")
         sp.add_argument("-k", help="only checks matching this pytest expression")
+        sp.add_argument("--workers", metavar="URL",
+                        help="run the units (target x lab) on Celery workers through this Redis broker, "
+                             "e.g. redis://controller:6379/0 (see `labctl worker`)")
 
     v = sub.add_parser("validate", help="provision hosts, run every lab's reference solution and its checks")
     run_opts(v)
@@ -275,6 +298,16 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", help="write a run's reports again from its journal (after a crash or Ctrl-C)")
     rp.add_argument("run_dir", metavar="RUN_DIR", help="the run's report directory, e.g. reports/<run-id>")
     rp.set_defaults(func=cmd_report)
+    w = sub.add_parser("worker", help="run units of grade/validate runs for a controller (a Celery worker)",
+                       description="A Celery worker: takes units (one target x one lab, or one lab to validate) "
+                                   "from the broker and runs each as its own pytest session here. Start one per "
+                                   "machine; runs use it with `labctl grade|validate --workers URL`.")
+    w.add_argument("--broker", required=True, metavar="URL", help="the Redis broker, e.g. redis://controller:6379/0")
+    w.add_argument("--concurrency", type=int, default=2, help="units at once (default: 2)")
+    w.add_argument("--queues", default="grade,provision",
+                   help="grade (SSH only) and/or provision (units that make hosts); default: both")
+    w.add_argument("--name", help="worker name (default: lh-<pid>@<hostname>)")
+    w.set_defaults(func=cmd_worker)
     ls = sub.add_parser("labs", help="list the labs")
     ls.set_defaults(func=cmd_labs)
     return p

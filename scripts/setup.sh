@@ -16,6 +16,7 @@ APT_PACKAGES=(
   docker.io libvirt-daemon-system libvirt-clients libvirt-dev pkg-config gcc python3-dev python3-venv
   qemu-system-x86 qemu-utils virtinst debootstrap busybox-static cpio openssh-server openssh-client
   iproute2 iptables dnsmasq-base curl ca-certificates procps tini libxml2-utils chromium fonts-wqy-microhei
+  redis-server
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -63,7 +64,7 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   [ -x .venv/bin/python ] || python3 -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v 'is ignored' || true
   .venv/bin/pip install -q --disable-pip-version-check -e . 2>&1 | grep -v 'is ignored' || true
-  .venv/bin/python -c 'import harness.plugin, libvirt, docker, testinfra, allure_pytest, xdist' 
+  .venv/bin/python -c 'import harness.plugin, libvirt, docker, testinfra, allure_pytest, xdist, celery, redis' 
   echo "$want" > "$stamp"
 else
   say "python: .venv up to date"
