@@ -3,6 +3,7 @@
 
     scripts/replay_table.py LAB [LAB ...]     rewrite the block between the markers
     scripts/replay_table.py --check LAB ...   exit 1 if a README's table is not the replay's
+    scripts/replay_table.py --summary [LAB ...]  one line per lab: checks, and how many FAIL per state
 
 The table sits between ``<!-- replay-table -->`` and ``<!-- /replay-table -->``; it is made
 from ``labs/<lab>/replay.py`` so what the README shows is what the replay tests assert.
@@ -26,7 +27,29 @@ def block(lab: str) -> str:
     return f"{BEGIN}\n{replay.markdown_table(rp, checks, requires)}\n{END}"
 
 
+def summary(labs: list[str]) -> str:
+    from harness import catalog
+
+    lines = ["| lab | checks | fresh FAIL | complete FAIL | mistakes (each: FAILs) | all mistakes FAIL | unreachable ERROR | adaptations |",
+             "|---|---|---|---|---|---|---|---|"]
+    for lab in labs or list(catalog.all_labs()):
+        rp = replay.load(lab)
+        if rp is None:
+            lines.append(f"| {lab} | no replay | | | | | | |")
+            continue
+        checks, requires = replay.checks_of(lab)
+        table = replay.expected_outcomes(rp, checks, requires)
+        fails = {state: sum(v.startswith("FAIL") for v in row.values()) for state, row in table.items()}
+        each = ", ".join(f"{m.name}: {len(m.fails)}" for m in rp.mistakes)
+        lines.append(f"| {lab} | {len(checks)} | {fails[replay.FRESH]} | {fails[replay.COMPLETE]} | {each} | "
+                     f"{fails.get(replay.ALL_MISTAKES, '-')} | {len(checks)} | {len(rp.adaptations)} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str]) -> int:
+    if "--summary" in argv:
+        print(summary([a for a in argv if not a.startswith("--")]))
+        return 0
     check = "--check" in argv
     labs = [a for a in argv if not a.startswith("--")]
     bad = 0
