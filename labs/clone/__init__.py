@@ -17,7 +17,7 @@ class Params:
     disk_size_gib: int = 10
     data_disk: str = "chaoge-add01.qcow2"  # vdb from KVM-07, in the persistent config (catalog §1.4 #5)
     data_disk_size_gib: int = 5
-    memory_mib: int = 128  # the course's VM has 1024 MiB
+    memory_mib: int = 1024  # --memory 1024 (QEMU allocates lazily)
     vnc_port: int = 5900  # centos7's fixed VNC port; virt-clone switches the clone to autoport
     clone_auto: str = "centos7-clone"  # the name --auto-clone derives
     clone: str = "cc-centos7"  # virsh domrename centos7-clone cc-centos7
