@@ -374,7 +374,7 @@ def cli_validate_image(image: str, hypervisors: list[str] | None, pytest_args: l
     """
     import pytest
 
-    from harness.provisioners.libvirt import check_hypervisors
+    from harness.provisioners.libvirt.hypervisor import check_hypervisors
 
     extra = validate_pytest_args(image, hypervisors)
     check_hypervisors(hypervisors or None)  # one clear line when a URI does not answer

@@ -62,7 +62,7 @@ def reap(run_id: str | None = None, dry_run: bool = False, client: docker.Docker
 
 def reap_libvirt(hypervisors: list[str] | None = None, run_id: str | None = None, dry_run: bool = False) -> list[str]:
     """The libvirt half: L1 host domains (by their ``<metadata>``), their overlays and networks."""
-    from harness.provisioners import libvirt as lv
+    from harness.provisioners.libvirt import reaping as lv
 
     try:
         return lv.reap(hypervisors, run_id=run_id, dry_run=dry_run)

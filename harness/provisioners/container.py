@@ -28,12 +28,12 @@ from harness.errors import ProvisioningError, UsageError
 from harness.host import Access, Host, Role
 from harness.lab import Lab
 from harness.provisioners.base import Provisioner
-from harness.runs import LABEL_HOST, LABEL_LAB, LABEL_RUN, LABEL_TARGET, LABEL_WORKER, NAME_PREFIX, cache_dir
+from harness.provisioners.naming import DOCKER_LABELS, MadeEnvironments, xdist_worker
+from harness.runs import cache_dir
 from harness.wait import wait_until
 
 log = logging.getLogger(__name__)
 
-VALIDATE_TARGET = "validate"
 READY_FILE = "/run/labharness-ready"
 READY_TIMEOUT = 90.0
 IMAGE_FOR_ROLE = {Role.KVM_HOST: images.KVM_HOST_IMAGE, Role.DOCKER_HOST: images.DOCKER_HOST_IMAGE,
@@ -82,7 +82,7 @@ def host_from_container(name: str, role: Role, container_name: str) -> Host:
     return Host(name, role, TimedDockerBackend(container_name), container_access(container))
 
 
-class ContainerProvisioner(Provisioner):
+class ContainerProvisioner(MadeEnvironments, Provisioner):
     name = "container"
 
     def __init__(self, run_id: str, accel: str | None = None, **_: object):
@@ -90,7 +90,7 @@ class ContainerProvisioner(Provisioner):
         self._accel = (accel, "given") if accel else None
         self.client = docker_client()
         # xdist workers of one run must never share (or remove) each other's hosts
-        self.worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+        self.worker = xdist_worker()
 
     @classmethod
     def from_options(cls, opt, run_id: str) -> "ContainerProvisioner":
@@ -110,25 +110,11 @@ class ContainerProvisioner(Provisioner):
     def accel(self) -> str:
         return self.guest_accel[0]
 
-    def targets(self) -> list[str]:
-        return [VALIDATE_TARGET]
-
-    def labs_for(self, target: str) -> list[str] | None:
-        return None
-
-    def _prefix(self, lab: Lab, target: str) -> str:
-        suffix = "" if target == VALIDATE_TARGET else f"-{target}"
-        worker = f"{self.worker}-" if self.worker else ""
-        return f"{NAME_PREFIX}{self.run_id}-{worker}{lab.name.replace('_', '')}{suffix}"
-
     def container_name(self, lab: Lab, target: str, host: str) -> str:
         return f"{self._prefix(lab, target)}-{host}"
 
     def _labels(self, lab: Lab, target: str, host: str = "") -> dict[str, str]:
-        labels = {LABEL_RUN: self.run_id, LABEL_LAB: lab.name, LABEL_TARGET: target, LABEL_WORKER: self.worker}
-        if host:
-            labels[LABEL_HOST] = host
-        return labels
+        return {DOCKER_LABELS[k]: v for k, v in self.marks(lab, target, host).items()}
 
     def create(self, lab: Lab, target: str) -> dict[str, Host]:
         prefix = self._prefix(lab, target)
@@ -209,8 +195,7 @@ class ContainerProvisioner(Provisioner):
             log.info("%s: stand-in images loaded in %.1fs", host.name, time.monotonic() - t0)
 
     def destroy(self, lab: Lab, target: str) -> None:
-        remove_labelled(self.client, {LABEL_RUN: self.run_id, LABEL_LAB: lab.name, LABEL_TARGET: target,
-                                      LABEL_WORKER: self.worker})
+        remove_labelled(self.client, self._labels(lab, target))
 
 
 def _gone_or_going(exc: docker.errors.APIError) -> bool:

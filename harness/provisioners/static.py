@@ -24,6 +24,7 @@ from harness.inventory import HostEntry, load_inventory
 from harness.lab import Lab
 from harness.provisioners.base import Provisioner
 from harness.provisioners.container import host_from_container
+from harness.provisioners.roles import DAEMON_PROBES
 from harness.ssh import HostKeyPolicy
 
 
@@ -31,11 +32,6 @@ class DaemonUnavailable(HostUnreachable):
     """The host answers, but the daemon its role needs (dockerd, libvirtd) does not."""
 
 
-# What a role promises, and how to ask it: (daemon, command). Read-only, a second at most.
-DAEMON_PROBES = {
-    Role.DOCKER_HOST.value: ("dockerd", "docker version >/dev/null"),
-    Role.KVM_HOST.value: ("libvirtd", "virsh -c qemu:///system uri"),
-}
 PROBE_TIMEOUT = 20.0
 
 
