@@ -45,7 +45,8 @@ class Line:
 class File:
     """A file the notes show and the student writes (vi, cat > ...): put on ``host`` as is.
 
-    ``source`` is relative to the lab's ``files/`` folder.
+    ``source`` is relative to the lab's ``files/`` folder, or to ``labs/common/files/`` for a
+    file several labs share.
     """
 
     host: str
@@ -121,6 +122,8 @@ def run_actions(env: LabEnv, actions: tuple[Action, ...]) -> None:
                 raise ReplayError(f"{action.host}$ {action.text}  [{action.seed}] exited {res.rc}: {out}")
         elif isinstance(action, File):
             src = env.lab.files / action.source
+            if not src.exists():  # a file several labs share (labs/common/files/)
+                src = env.lab.package_dir.parent / "common" / "files" / action.source
             host.run("mkdir -p %s", str(Path(action.path).parent))
             host.put_file(action.path, src.read_bytes(), mode=action.mode)
         elif isinstance(action, Wait):
