@@ -70,6 +70,19 @@ else
   say "python: .venv up to date"
 fi
 
+# --- the Allure 3 CLI (npm), to render allure-results: the tests check a -j 4 run renders every check
+ALLURE_VERSION=3.18.0
+if [ "$("$LABHARNESS_CACHE/allure/node_modules/.bin/allure" --version 2>/dev/null)" != "$ALLURE_VERSION" ]; then
+  if command -v npm >/dev/null; then
+    say "allure: installing the Allure $ALLURE_VERSION CLI (npm)"
+    mkdir -p "$LABHARNESS_CACHE/allure"
+    npm install --silent --no-audit --no-fund --prefix "$LABHARNESS_CACHE/allure" "allure@$ALLURE_VERSION" >/dev/null \
+      || say "allure: npm install failed (the Allure rendering test will say so)"
+  else
+    say "allure: no npm here (the Allure rendering test will say so)"
+  fi
+fi
+
 # --- images, built offline and cached by recipe hash
 mkdir -p "$LABHARNESS_CACHE"
 # the key this machine's harness uses to reach the hosts it makes (sshd in every host container)

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 import time
 
 import pytest
@@ -134,3 +135,21 @@ def test_a_killed_controller_leaves_a_journal_labctl_report_turns_into_a_report(
     assert grades["finished"] is False and "controller stopped" in grades["interrupted"]
     checks = _outcomes(grades)
     assert len(checks) == 8 and sum(c["outcome"] == "PASS" for c in checks.values()) >= 2
+
+
+def test_allure_renders_every_check_of_a_parallel_run(tmp_path):
+    """-n 4: every xdist worker writes its allure results, and the Allure 3 CLI renders them all."""
+    import shutil
+
+    cli = Path(os.environ.get("LABHARNESS_CACHE", "/var/cache/labharness")) / "allure/node_modules/.bin/allure"
+    assert cli.exists() or shutil.which("allure"), f"no Allure 3 CLI at {cli}: run scripts/setup.sh"
+    root = _lab(tmp_path, 8)
+    proc = _start(root, "allure-1", "-n", "4")
+    out, _ = proc.communicate(timeout=300)
+    results = root / "reports/allure-1/allure-results"
+    assert len(list(results.glob("*-result.json"))) == 8, out[-2000:]
+    res = subprocess.run([str(cli) if cli.exists() else "allure", "generate", str(results), "-o", str(tmp_path / "allure")],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    summary = json.loads((tmp_path / "allure/summary.json").read_text())
+    assert summary["stats"]["total"] == 8 and summary["stats"].get("passed") == 8, summary["stats"]
