@@ -26,7 +26,7 @@ class Params:
     web_root: str = "/www"  # /usr/share/nginx/html in the notes; the lab guest's httpd serves /www
 
 
-from labs.bridging.solution import MISTAKES, solution  # noqa: E402
+from labs.bridging.solution import solution  # noqa: E402
 
 LAB = Lab(
     name="bridging",
@@ -35,5 +35,4 @@ LAB = Lab(
     params=Params,
     package_dir=Path(__file__).parent,
     solution=solution,
-    mistakes=MISTAKES,
 )

@@ -9,11 +9,10 @@ page into the guest's web server, which a browser on another machine then shows.
 from __future__ import annotations
 
 
-from harness.host import Host
-from harness.lab import LabEnv, Mistake, Solution
+from harness.lab import LabEnv, Solution
 from harness.wait import wait_until
 from labs.bridging.addresses import course_guest_address
-from labs.common.kvm import agent, data_path, default_gateway, iface_bridge, shutdown, virt_install, wait_agent
+from labs.common.kvm import agent, data_path, default_gateway, iface_bridge, virt_install, wait_agent
 
 solution = Solution()
 
@@ -80,48 +79,3 @@ def start_and_page(env: LabEnv) -> None:
     wait_agent(h, p.vm)
     write_page(env)
     wait_page_outside(env, str(course_guest_address(h, p).ip))
-
-
-# --------------------------------------------------------------------------- typical mistakes
-
-
-def _guest_left_on_dhcp(env: LabEnv) -> None:
-    """The host is static, so the guest must be too (L979); with DHCP it gets no address on br0."""
-    p, h = env.params, env["kvm01"]
-    h.check("virt-xml %s --edit --boot %s", p.vm, f'kernel_args="{guest_kernel_args(env, "dhcp")}"')
-    shutdown(h, p.vm)
-    h.check("virsh start %s", p.vm)
-    wait_agent(h, p.vm)
-    write_page(env)
-
-
-def _not_power_cycled(env: LabEnv) -> None:
-    """virsh edit, then a reboot inside the guest: the running VM is still on the default network."""
-    p, h = env.params, env["kvm01"]
-    shutdown(h, p.vm)
-    h.check("virt-xml %s --edit --network network=default", p.vm)
-    h.check("virsh start %s", p.vm)
-    wait_agent(h, p.vm)
-    h.check("virt-xml %s --edit --network bridge=%s", p.vm, p.bridge)
-    write_page(env)
-
-
-def _address_left_on_nic(env: LabEnv) -> None:
-    """br0 made and eth0 enslaved, but the host's address and route left on eth0."""
-    p, h = env.params, env["kvm01"]
-    here = h.check("ip -4 -o addr show dev %s", p.bridge).split()[3]
-    gw = default_gateway(h)
-    nic = "eth0" if p.host_nic == "auto" else p.host_nic
-    h.check("ip addr del %s dev %s && ip addr add %s dev %s && ip route replace default via %s dev %s",
-            here, p.bridge, here, nic, gw, nic)
-
-
-MISTAKES = (
-    Mistake("guest_left_on_dhcp", "left the guest on DHCP: on a bridge to a static segment it gets no address",
-            _guest_left_on_dhcp, frozenset({"test_kvm10_guest_static_address", "test_kvm10_page_from_outside"})),
-    Mistake("not_power_cycled", "changed the NIC with virsh edit but only rebooted inside the guest (catalog §1.4 #9)",
-            _not_power_cycled, frozenset({"test_kvm10_vm_on_bridge", "test_kvm10_tap_on_bridge", "test_kvm10_page_from_outside"})),
-    Mistake("address_left_on_nic", "enslaved eth0 to br0 but left the host's address and default route on eth0",
-            _address_left_on_nic, frozenset({"test_kvm10_bridge_holds_host_address", "test_kvm10_nic_enslaved",
-                                             "test_kvm10_default_route_via_bridge"})),
-)

@@ -27,7 +27,7 @@ class Params:
     dump_clone: str = "cc.xml.dump"
 
 
-from labs.clone.solution import MISTAKES, solution  # noqa: E402
+from labs.clone.solution import solution  # noqa: E402
 
 LAB = Lab(
     name="clone",
@@ -36,5 +36,4 @@ LAB = Lab(
     params=Params,
     package_dir=Path(__file__).parent,
     solution=solution,
-    mistakes=MISTAKES,
 )

@@ -8,7 +8,7 @@ and diff the two configurations with vimdiff; neither VM is started again.
 
 from __future__ import annotations
 
-from harness.lab import LabEnv, Mistake, Solution
+from harness.lab import LabEnv, Solution
 from labs.common.kvm import data_path, shutdown, virt_install, wait_agent
 
 solution = Solution()
@@ -65,25 +65,6 @@ def compare(env: LabEnv) -> None:
 # --------------------------------------------------------------------------- typical mistakes
 
 
-def _not_renamed(env: LabEnv) -> None:
-    p, h = env.params, env["kvm01"]
-    h.check("virsh domrename %s %s", p.clone, p.clone_auto)
-
-
 def _clone_name(env: LabEnv) -> str:
     p, h = env.params, env["kvm01"]
     return p.clone if h.run("virsh dominfo %s", p.clone).rc == 0 else p.clone_auto
-
-
-def _shares_source_disk(env: LabEnv) -> None:
-    p, h = env.params, env["kvm01"]
-    clone = _clone_name(env)
-    h.check("virt-xml %s --edit target=vdb --disk path=%s", clone, data_path(env, p.data_disk))
-
-
-MISTAKES = (
-    Mistake("not_renamed", "kept the clone's automatic name centos7-clone (the rename of the running clone was refused)",
-            _not_renamed, frozenset({"test_kvm09_clone_renamed"})),
-    Mistake("shares_source_disk", "pointed the clone's vdb back at the original chaoge-add01.qcow2",
-            _shares_source_disk, frozenset({"test_kvm09_clone_disks"})),
-)

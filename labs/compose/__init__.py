@@ -28,7 +28,7 @@ class Params:
     wp_port: int = 8000
 
 
-from labs.compose.solution import MISTAKES, solution  # noqa: E402
+from labs.compose.solution import solution  # noqa: E402
 
 LAB = Lab(
     name="compose",
@@ -37,6 +37,5 @@ LAB = Lab(
     params=Params,
     package_dir=Path(__file__).parent,
     solution=solution,
-    mistakes=MISTAKES,
     images=('python:2.7', 'python:3.7-alpine', 'redis:latest', 'redis:alpine', 'mysql:8.0', 'wordpress:latest'),  # the course's images, served by stand-ins
 )

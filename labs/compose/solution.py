@@ -8,7 +8,7 @@ with Compose v2 (DK36 then ships the converted `services:` file, which v2 needs)
 
 from __future__ import annotations
 
-from harness.lab import LabEnv, Mistake, Solution
+from harness.lab import LabEnv, Solution
 from harness.replay import run_actions
 from labs.compose import replay, state
 
@@ -37,28 +37,3 @@ def dk36(env: LabEnv) -> None:
 @solution.step("DK37: docker-compose up -d in /chaoge_compose_app/wordpress; the installer answers once MySQL is up")
 def dk37(env: LabEnv) -> None:
     run_actions(env, replay.dk37(_cli(env, "compose_dk")))
-
-
-# --------------------------------------------------------------------------- typical mistakes
-
-
-def _project_stopped(env: LabEnv) -> None:
-    """`docker-compose up` in the foreground, then Ctrl+C: the project's containers stop."""
-    env["docker01"].check(f"cd %s && {_cli(env, 'compose_dk')} stop", replay.APP)
-
-
-def _wordpress_password_typo(env: LabEnv) -> None:
-    h = env["docker01"]
-    yml = (env.files / "wordpress" / "docker-compose.yml").read_text()
-    old = "WORDPRESS_DB_PASSWORD: wordpress"
-    assert old in yml
-    h.put_file(f"{replay.WP}/docker-compose.yml", yml.replace(old, "WORDPRESS_DB_PASSWORD: wordpres").encode())
-    h.check(f"cd %s && {_cli(env, 'compose_dk')} up -d", replay.WP, timeout=180)
-
-
-MISTAKES = (
-    Mistake("project_stopped", "ran `docker-compose up` in the foreground and pressed Ctrl+C: web and redis stopped",
-            _project_stopped, frozenset({"test_dk36_compose_services_up", "test_dk36_counter_increments"})),
-    Mistake("wordpress_password_typo", "WORDPRESS_DB_PASSWORD does not match MYSQL_PASSWORD",
-            _wordpress_password_typo, frozenset({"test_dk37_wordpress_wiring", "test_dk37_site_installer"})),
-)

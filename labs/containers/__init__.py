@@ -29,7 +29,7 @@ class Params:
     b03_image: str = "test:0.1"
 
 
-from labs.containers.solution import MISTAKES, solution  # noqa: E402
+from labs.containers.solution import solution  # noqa: E402
 
 LAB = Lab(
     name="containers",
@@ -38,6 +38,5 @@ LAB = Lab(
     params=Params,
     package_dir=Path(__file__).parent,
     solution=solution,
-    mistakes=MISTAKES,
     images=('nginx:latest', 'nginx:alpine', 'centos:latest', 'centos:7.2.1511', 'ubuntu:latest', 'ubuntu:14.04'),  # the course's images, served by stand-ins (images/standins/map.txt)
 )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from harness.lab import LabEnv, Mistake, Solution
+from harness.lab import Solution
 from harness.replay import run_actions
 from labs.containers import replay
 
@@ -24,12 +24,4 @@ _step("C12: docker cp /tmp/test.txt to nginx and back to ./, stop/start, rm -f n
 _step("A09: docker run -ti --name nginx -d nginx; docker commit -a cool -m 'this is test ' -> nginx:1.0", replay.A09)
 
 
-def _typed(m):
-    def apply(env: LabEnv) -> None:
-        run_actions(env, m.lines)
-    apply.__doc__ = m.description
-    return apply
-
-
 # The typical mistakes are the replay's, typed after the solution (tests/integration/test_grade_mode.py).
-MISTAKES = tuple(Mistake(m.name, m.description, _typed(m), m.fails) for m in replay.MISTAKES)

@@ -21,7 +21,7 @@ class Params:
     page: str = "docker nginx test"  # C01: echo 'docker nginx test' > index.html
 
 
-from labs.docker_install.solution import MISTAKES, solution  # noqa: E402
+from labs.docker_install.solution import solution  # noqa: E402
 
 LAB = Lab(
     name="docker_install",
@@ -30,6 +30,5 @@ LAB = Lab(
     params=Params,
     package_dir=Path(__file__).parent,
     solution=solution,
-    mistakes=MISTAKES,
     images=('hello-world:latest', 'nginx:latest'),  # the course's images, served by stand-ins (images/standins/map.txt)
 )

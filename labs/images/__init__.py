@@ -33,7 +33,7 @@ class Params:
     tag: str = "mycts:latest"
 
 
-from labs.images.solution import MISTAKES, solution  # noqa: E402
+from labs.images.solution import solution  # noqa: E402
 
 LAB = Lab(
     name="images",
@@ -42,6 +42,5 @@ LAB = Lab(
     params=Params,
     package_dir=Path(__file__).parent,
     solution=solution,
-    mistakes=MISTAKES,
     images=('centos:latest', 'centos:7', 'centos:7.2.1511', 'nginx:latest', 'nginx:alpine'),  # the course's images, served by stand-ins (images/standins/map.txt)
 )

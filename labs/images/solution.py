@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from harness.lab import LabEnv, Mistake, Solution
+from harness.lab import Solution
 from harness.replay import run_actions
 from labs.images import replay
 
@@ -22,12 +22,4 @@ _step("C05: docker save -o and docker save > of centos:latest into /opt, and the
 _step("C14: docker run -d -it centos; docker export -o /opt/centos.tar; docker import -> mycentos:v1", replay.C14)
 
 
-def _typed(m):
-    def apply(env: LabEnv) -> None:
-        run_actions(env, m.lines)
-    apply.__doc__ = m.description
-    return apply
-
-
 # The typical mistakes are the replay's, typed after the solution (tests/integration/test_grade_mode.py).
-MISTAKES = tuple(Mistake(m.name, m.description, _typed(m), m.fails) for m in replay.MISTAKES)

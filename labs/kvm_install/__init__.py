@@ -22,7 +22,7 @@ class Params:
     tools: str = "virsh virt-install virt-clone qemu-img"
 
 
-from labs.kvm_install.solution import MISTAKES, solution  # noqa: E402
+from labs.kvm_install.solution import solution  # noqa: E402
 
 LAB = Lab(
     name="kvm_install",
@@ -31,5 +31,4 @@ LAB = Lab(
     params=Params,
     package_dir=Path(__file__).parent,
     solution=solution,
-    mistakes=MISTAKES,
 )

@@ -10,7 +10,7 @@ otherwise.
 
 from __future__ import annotations
 
-from harness.lab import LabEnv, Mistake, Solution
+from harness.lab import LabEnv, Solution
 
 solution = Solution()
 
@@ -59,32 +59,3 @@ def default_network(env: LabEnv) -> None:
     if "yes" not in h.check("virsh net-info %s | grep '^Active:'", net):
         h.check("virsh net-start %s", net)
     h.check("virsh net-autostart %s", net)
-
-
-# --------------------------------------------------------------------------- typical mistakes
-
-
-def _not_enabled(env: LabEnv) -> None:
-    svc = env.params.service
-    if has_systemd(env):
-        env["kvm01"].check("systemctl disable %s", svc)
-    else:
-        env["kvm01"].check("update-rc.d %s disable", svc)
-
-
-def _network_not_autostarted(env: LabEnv) -> None:
-    env["kvm01"].check("virsh net-autostart --disable %s", env.params.network)
-
-
-def _nat_flushed(env: LabEnv) -> None:
-    env["kvm01"].check("iptables -t nat -F")
-
-
-MISTAKES = (
-    Mistake("libvirtd_not_enabled", "started libvirtd but never enabled it at boot (systemctl enable libvirtd)",
-            _not_enabled, frozenset({"test_kvm01_libvirtd_enabled_at_boot"})),
-    Mistake("network_not_autostarted", "the default network is up now but will not come back with libvirtd",
-            _network_not_autostarted, frozenset({"test_kvm01_default_network"})),
-    Mistake("nat_rules_flushed", "flushed the host's iptables after libvirtd started: the default network's NAT is gone",
-            _nat_flushed, frozenset({"test_kvm01_default_network_nat"})),
-)

@@ -27,7 +27,7 @@ class Params:
     c02_text: str = "hello world test!"
 
 
-from labs.limits.solution import MISTAKES, solution  # noqa: E402
+from labs.limits.solution import solution  # noqa: E402
 
 LAB = Lab(
     name="limits",
@@ -36,6 +36,5 @@ LAB = Lab(
     params=Params,
     package_dir=Path(__file__).parent,
     solution=solution,
-    mistakes=MISTAKES,
     images=('nginx:latest', 'nginx:alpine', 'centos:latest', 'lorel/docker-stress-ng:latest'),  # the course's images, served by stand-ins (images/standins/map.txt)
 )

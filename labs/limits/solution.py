@@ -7,7 +7,7 @@ as in the notes; C32's stress-ng gets `--vm-hang 0` so it holds its memory witho
 
 from __future__ import annotations
 
-from harness.lab import LabEnv, Mistake, Solution
+from harness.lab import LabEnv, Solution
 
 solution = Solution()
 
@@ -46,29 +46,3 @@ def c32(env: LabEnv) -> None:
     p, h = env.params, env["docker01"]
     h.check("docker run -d --rm --name test1 %s --vm 2 --vm-bytes %s --vm-hang 0", p.stress_image, p.vm_bytes)
     h.check("sleep 5")
-
-
-# --------------------------------------------------------------------------- typical mistakes
-
-
-def _memory_512m(env: LabEnv) -> None:
-    """Gave C09's container --memory=512m ("about 500 MB"), not the course's 500m."""
-    p, h = env.params, env["docker01"]
-    for cid in h.check("docker ps -q --filter ancestor=nginx:alpine").split():
-        h.check("docker rm -f %s", cid)
-    h.check("docker run -d --cpuset-cpus=%s --cpu-shares=%s --memory=512m nginx:alpine", cpuset(p, h), str(p.cpu_shares))
-
-
-def _mydocker_without_tty(env: LabEnv) -> None:
-    """Ran mydocker without -t -i: /bin/bash exits at once."""
-    h = env["docker01"]
-    h.check("docker rm -f mydocker")
-    h.check("docker run --name mydocker centos /bin/bash")
-
-
-MISTAKES = (
-    Mistake("memory_512m", "limited C09's container to 512m instead of 500m", _memory_512m,
-            frozenset({"test_c09_hostconfig", "test_c09_cgroup_v1_files", "test_c09_stats_limit"})),
-    Mistake("mydocker_without_tty", "ran mydocker without -t -i (it exited at once)", _mydocker_without_tty,
-            frozenset({"test_b06_namespaces", "test_b06_nsenter"})),
-)

@@ -30,7 +30,7 @@ class Params:
     max_downtime_ms: int = 5000
 
 
-from labs.migration.solution import MISTAKES, solution  # noqa: E402
+from labs.migration.solution import solution  # noqa: E402
 
 LAB = Lab(
     name="migration",
@@ -39,5 +39,4 @@ LAB = Lab(
     params=Params,
     package_dir=Path(__file__).parent,
     solution=solution,
-    mistakes=MISTAKES,
 )

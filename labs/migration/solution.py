@@ -10,7 +10,7 @@ kvm02 and the storage host (libvirt, the QEMU processes and their logs, mounts, 
 from __future__ import annotations
 
 from harness.guest import AGENT_CHANNEL
-from harness.lab import LabEnv, Mistake, Solution
+from harness.lab import LabEnv, Solution
 from harness.replay import Line, run_actions
 from labs.common.kvm import wait_agent
 
@@ -55,13 +55,3 @@ def live_migration(env: LabEnv) -> None:
 # --------------------------------------------------------------------------- typical mistakes
 # The replay's mistakes, applied after the solution (tests/integration/test_grade_mode.py applies
 # them all at once, without undo).
-
-
-def _mistake(name: str) -> Mistake:
-    from labs.migration import replay
-
-    m = replay.MISTAKES_BY_NAME[name]
-    return Mistake(m.name.replace("-", "_"), m.description, lambda env: run_actions(env, m.lines), m.fails)
-
-
-MISTAKES = tuple(_mistake(n) for n in ("source-kept", "transient-target", "rc-local-not-executable"))

@@ -29,7 +29,7 @@ class Params:
     # C28: docker run --name test -d -p 8088:80 nginx:alpine
     nat_port: int = 8088
 
-from labs.networking.solution import MISTAKES, solution  # noqa: E402
+from labs.networking.solution import solution  # noqa: E402
 
 LAB = Lab(
     name="networking",
@@ -38,6 +38,5 @@ LAB = Lab(
     params=Params,
     package_dir=Path(__file__).parent,
     solution=solution,
-    mistakes=MISTAKES,
     images=('busybox:latest', 'centos:latest', 'nginx:latest', 'nginx:alpine', 'training/webapp:latest', 'training/postgres:latest', 'redis:latest'),  # the course's images, served by stand-ins (images/standins/map.txt)
 )

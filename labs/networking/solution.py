@@ -9,9 +9,9 @@ the replay's, typed after the solution.
 
 from __future__ import annotations
 
-from harness.lab import LabEnv, Mistake, Solution
+from harness.lab import LabEnv, Solution
 from harness.replay import run_actions
-from labs.networking.replay import ACTIONS, MISTAKES as REPLAY_MISTAKES
+from labs.networking.replay import ACTIONS
 
 solution = Solution()
 
@@ -19,12 +19,3 @@ solution = Solution()
 @solution.step("seed 003 C27/C28/C30, seed 000 DK12 and DK28-DK33 (DK33 on docker02), seed 002 B12: the notes' lines")
 def notes(env: LabEnv) -> None:
     run_actions(env, ACTIONS)
-
-
-def _typed(lines):
-    def apply(env: LabEnv) -> None:
-        run_actions(env, lines)
-    return apply
-
-
-MISTAKES = tuple(Mistake(m.name.replace("-", "_"), m.description, _typed(m.lines), m.fails) for m in REPLAY_MISTAKES)

@@ -22,7 +22,7 @@ class Params:
     markers: str = "abcdefghijklmnopqrstuvwxyz"
 
 
-from labs.snapshots.solution import MISTAKES, solution  # noqa: E402
+from labs.snapshots.solution import solution  # noqa: E402
 
 LAB = Lab(
     name="snapshots",
@@ -31,5 +31,4 @@ LAB = Lab(
     params=Params,
     package_dir=Path(__file__).parent,
     solution=solution,
-    mistakes=MISTAKES,
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from harness.lab import LabEnv, Mistake, Solution
+from harness.lab import LabEnv, Solution
 from labs.common.kvm import data_path, guest_sh, virt_install, wait_agent
 
 solution = Solution()
@@ -61,34 +61,3 @@ def snapshot_delete(env: LabEnv) -> None:
     for name in h.check("virsh snapshot-list %s --name", p.vm).split():
         h.check("virsh snapshot-delete %s --snapshotname %s", p.vm, name)
     h.check("ls -l /var/lib/libvirt/qemu/snapshot/%s/", p.vm)
-
-
-# --------------------------------------------------------------------------- typical mistakes
-
-
-def _raw_disk_attached(env: LabEnv) -> None:
-    p, h = env.params, env["kvm01"]
-    raw = data_path(env, "centos7-add02.raw")
-    h.check("qemu-img create -q -f raw %s 1G", raw)
-    h.check("virsh attach-disk %s %s vdc --subdriver raw --config", p.vm, raw)
-
-
-def _snapshot_kept(env: LabEnv) -> None:
-    p, h = env.params, env["kvm01"]
-    name = snapshot_create(env)
-    h.check("virsh snapshot-revert %s --snapshotname %s", p.vm, name)
-    wait_agent(h, p.vm)
-
-
-def _changed_after_revert(env: LabEnv) -> None:
-    touch_markers(env)
-
-
-MISTAKES = (
-    Mistake("raw_disk_attached", "left a raw disk in centos7's config: internal snapshots then fail",
-            _raw_disk_attached, frozenset({"test_kvm08_disks_are_qcow2"})),
-    Mistake("snapshot_kept", "reverted but never deleted the snapshot (virsh snapshot-delete)",
-            _snapshot_kept, frozenset({"test_kvm08_snapshot_deleted"})),
-    Mistake("changed_after_revert", "created the files in /opt after the revert instead of before it",
-            _changed_after_revert, frozenset({"test_kvm08_guest_changes_undone"})),
-)

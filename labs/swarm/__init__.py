@@ -20,7 +20,7 @@ class Params:
     visualizer_port: int = 8080
 
 
-from labs.swarm.solution import MISTAKES, solution  # noqa: E402
+from labs.swarm.solution import solution  # noqa: E402
 
 LAB = Lab(
     name="swarm",
@@ -30,6 +30,5 @@ LAB = Lab(
     params=Params,
     package_dir=Path(__file__).parent,
     solution=solution,
-    mistakes=MISTAKES,
     images=('nginx:1.13.7-alpine', 'wordpress:latest', 'mysql:latest', 'dockersamples/visualizer:stable'),  # the course's images, served by stand-ins
 )

@@ -6,8 +6,8 @@ typed on manager, worker1 and worker2; README.md lists the adaptations.
 
 from __future__ import annotations
 
-from harness.lab import LabEnv, Mistake, Solution
-from harness.replay import Line, run_actions
+from harness.lab import LabEnv, Solution
+from harness.replay import run_actions
 from labs.swarm import replay
 
 solution = Solution()
@@ -35,16 +35,3 @@ def dk40_41(env: LabEnv) -> None:
 @solution.step("DK42: ~/docker-compose.yml; docker stack deploy -c docker-compose.yml wordpress; wait until it converged")
 def dk42(env: LabEnv) -> None:
     run_actions(env, replay.ACTIONS[DK42:])
-
-
-# --------------------------------------------------------------------------- typical mistakes
-
-
-def _nginx_not_removed(env: LabEnv) -> None:
-    run_actions(env, (Line("manager", "docker service create --replicas 2 --name nginx nginx:1.13.7-alpine", seed="000:L4222"),))
-
-
-MISTAKES = (
-    Mistake("nginx_not_removed", "stopped after `docker service scale nginx=2`: the nginx service was never removed",
-            _nginx_not_removed, frozenset({"test_dk41_nginx_removed"})),
-)

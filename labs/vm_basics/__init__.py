@@ -26,7 +26,7 @@ class Params:
     console_arg: str = "console=ttyS0,115200n8"  # grubby --update-kernel=ALL --args=...
 
 
-from labs.vm_basics.solution import MISTAKES, solution  # noqa: E402
+from labs.vm_basics.solution import solution  # noqa: E402
 
 LAB = Lab(
     name="vm_basics",
@@ -35,5 +35,4 @@ LAB = Lab(
     params=Params,
     package_dir=Path(__file__).parent,
     solution=solution,
-    mistakes=MISTAKES,
 )

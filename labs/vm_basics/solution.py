@@ -8,8 +8,8 @@ that is where KVM-04's `grubby --args="console=ttyS0,115200n8"` goes (see README
 
 from __future__ import annotations
 
-from harness.lab import LabEnv, Mistake, Solution
-from labs.common.kvm import data_path, domstate, shutdown, virt_install, wait_agent, wait_guest, wait_state
+from harness.lab import LabEnv, Solution
+from labs.common.kvm import data_path, shutdown, virt_install, wait_agent, wait_guest, wait_state
 
 solution = Solution()
 
@@ -94,31 +94,3 @@ def serial_console(env: LabEnv) -> None:
     wait_agent(h, p.vm)
     wait_dhcp(env)
     wait_guest(h, p.vm, "ps | grep '[s]h -l' || true", what="the shell on ttyS0")
-
-
-# --------------------------------------------------------------------------- typical mistakes
-
-
-def _backup_while_running(env: LabEnv) -> None:
-    p, h = env.params, env["kvm01"]
-    h.check("cd %s && virsh dumpxml %s > %s", p.data_dir, p.vm, p.backup)
-
-
-def _console_not_rebooted(env: LabEnv) -> None:
-    """The guest still runs with its old command line; the new one is only in the config."""
-    p, h = env.params, env["kvm01"]
-    h.check("virt-xml %s --edit --boot %s", p.vm, f'kernel_args="{kernel_args(env, console=False)}"')
-    h.check("virsh destroy %s", p.vm)
-    h.check("virsh start %s", p.vm)
-    wait_agent(h, p.vm)
-    wait_dhcp(env)
-    h.check("virt-xml %s --edit --boot %s", p.vm, f'kernel_args="{kernel_args(env, console=True)}"')
-    assert domstate(h, p.vm) == "running"
-
-
-MISTAKES = (
-    Mistake("backup_while_running", "took bak_centos7.xml with the VM running (runtime ids, aliases, tap names in it)",
-            _backup_while_running, frozenset({"test_kvm03_backup_taken_shut_off"})),
-    Mistake("console_not_rebooted", "added console=ttyS0,115200n8 but never restarted the guest",
-            _console_not_rebooted, frozenset({"test_kvm04_guest_booted_with_console", "test_kvm04_console_answers"})),
-)

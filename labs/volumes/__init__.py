@@ -31,7 +31,7 @@ class Params:
         return [int(p) for p in self.clients_on.split(",") if p.strip()]
 
 
-from labs.volumes.solution import MISTAKES, solution  # noqa: E402
+from labs.volumes.solution import solution  # noqa: E402
 
 LAB = Lab(
     name="volumes",
@@ -40,6 +40,5 @@ LAB = Lab(
     params=Params,
     package_dir=Path(__file__).parent,
     solution=solution,
-    mistakes=MISTAKES,
     images=('training/webapp:latest', 'training/postgres:latest', 'ubuntu:latest', 'busybox:latest', 'nginx:latest', 'nginx:alpine'),  # the course's images, served by stand-ins (images/standins/map.txt)
 )

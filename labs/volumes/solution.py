@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from harness.lab import LabEnv, Mistake, Solution
+from harness.lab import Solution
 from harness.replay import run_actions
 from labs.volumes import replay
 
@@ -22,12 +22,4 @@ _step("C24: /data/web bound into web1 and web2; edits from the host and from web
 _step("C25: nginx-web serves /data/web read-only; web1, web2 --volumes-from it; stop it, web3; rm -fv it", replay.C25)
 
 
-def _typed(m):
-    def apply(env: LabEnv) -> None:
-        run_actions(env, m.lines)
-    apply.__doc__ = m.description
-    return apply
-
-
 # The typical mistakes are the replay's, typed after the solution (tests/integration/test_grade_mode.py).
-MISTAKES = tuple(Mistake(m.name, m.description, _typed(m), m.fails) for m in replay.MISTAKES)
