@@ -24,4 +24,4 @@ _step("C12: docker cp /tmp/test.txt to nginx and back to ./, stop/start, rm -f n
 _step("A09: docker run -ti --name nginx -d nginx; docker commit -a cool -m 'this is test ' -> nginx:1.0", replay.A09)
 
 
-# The typical mistakes are the replay's, typed after the solution (tests/integration/test_grade_mode.py).
+# The typical mistakes are the replay's (replay.py), graded by tests/integration/test_replays.py.

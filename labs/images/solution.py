@@ -22,4 +22,4 @@ _step("C05: docker save -o and docker save > of centos:latest into /opt, and the
 _step("C14: docker run -d -it centos; docker export -o /opt/centos.tar; docker import -> mycentos:v1", replay.C14)
 
 
-# The typical mistakes are the replay's, typed after the solution (tests/integration/test_grade_mode.py).
+# The typical mistakes are the replay's (replay.py), graded by tests/integration/test_replays.py.

@@ -53,5 +53,4 @@ def live_migration(env: LabEnv) -> None:
 
 
 # --------------------------------------------------------------------------- typical mistakes
-# The replay's mistakes, applied after the solution (tests/integration/test_grade_mode.py applies
-# them all at once, without undo).
+# The typical mistakes are the replay's (replay.py), graded by tests/integration/test_replays.py.

@@ -22,4 +22,4 @@ _step("C24: /data/web bound into web1 and web2; edits from the host and from web
 _step("C25: nginx-web serves /data/web read-only; web1, web2 --volumes-from it; stop it, web3; rm -fv it", replay.C25)
 
 
-# The typical mistakes are the replay's, typed after the solution (tests/integration/test_grade_mode.py).
+# The typical mistakes are the replay's (replay.py), graded by tests/integration/test_replays.py.
