@@ -115,3 +115,29 @@ def worker_name() -> str:
 
 def key(run_id: str, *parts: str) -> str:
     return ":".join(("labharness", run_id, *parts))
+
+
+#: what a worker's own cache shares with this machine's (hard links): the key and the images the
+#: container provisioner mounts; never a build in progress (``hostimage/``, ``work/``) or logs
+SHARED_CACHE = ("ssh", "standins", "standins.tar", "standins.tar.ids", "guest", "debs", "rootfs", "accel.json")
+
+
+def seed_cache(dest, source=None) -> None:
+    """A worker cache of its own at ``dest``, hard-linked from ``source`` (default: this machine's),
+    with its own known_hosts (copies where hard links cannot be made)."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    from harness.runs import cache_dir
+
+    source, dest = Path(source or cache_dir()), Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in SHARED_CACHE:
+        src = source / name
+        if not src.exists() or (dest / name).exists():
+            continue
+        if subprocess.run(["cp", "-al", str(src), str(dest / name)], capture_output=True).returncode:
+            shutil.rmtree(dest / name, ignore_errors=True) if src.is_dir() else None
+            subprocess.run(["cp", "-a", str(src), str(dest / name)], check=True)
+    (dest / "ssh" / "known_hosts").unlink(missing_ok=True)

@@ -164,7 +164,6 @@ class Controller:
         self.done_units = 0
         self.interrupted = ""
         self.junit_cases: list[ET.Element] = []
-        self.stats: list[dict[str, float]] = []  # per unit: when queued, started, ended, received
 
     # ------------------------------------------------------------------ set-up
 
@@ -304,8 +303,11 @@ class Controller:
                 why = UNIT_FAILED.format(worker=worker, why=out["limit"])
             tail = (out.get("output_tail") or "").strip().splitlines()[-1:] or [""]
             counts += self._error_checks(u, f"{why}: {tail[0][:300]}" if tail[0] else why, only=missing)
-        self.stats.append({"queued": u.queued_at, "started": out.get("started", 0.0), "ended": out.get("ended", 0.0),
-                           "received": time.time(), "pytest": out.get("pytest_seconds", 0.0)})
+        # which worker graded the unit, and when: what bench/workers.py measures the queue's overhead with
+        self.journal.append("unit", unit=u.spec["unit"], lab=u.lab, target=u.target, worker=worker,
+                            slot=out.get("slot", worker), attempt=out.get("attempt", 1), queued=u.queued_at,
+                            task_started=out.get("task_started", 0.0), pytest_seconds=out.get("pytest_seconds", 0.0),
+                            task_ended=out.get("task_ended", 0.0), received=time.time(), rc=out.get("rc"))
         self._progress_unit(u, counts, worker)
 
     def _allure(self, files: dict[str, str]) -> None:

@@ -29,6 +29,25 @@ REPO = Path(__file__).resolve().parents[2]
 MAX_FILE = 4 << 20  # an Allure attachment larger than this is not shipped
 
 
+def clean_stale(base: Path, min_age: float = 60.0) -> list[str]:
+    """Remove what killed units left in ``base`` (``lh-units/``): their run lock is no longer held."""
+    from harness.runs import run_is_alive, valid_run_id
+
+    removed = []
+    if not base.is_dir():
+        return removed
+    for entry in base.iterdir():
+        unit_run = entry.name.removesuffix(".inventory.yaml")
+        try:
+            old = time.time() - entry.stat().st_mtime >= min_age
+        except FileNotFoundError:
+            continue
+        if valid_run_id(unit_run) and old and not run_is_alive(unit_run):
+            shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
+            removed.append(entry.name)
+    return removed
+
+
 def _die_with_parent() -> None:  # the unit's pytest must not outlive a killed worker
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
@@ -47,6 +66,7 @@ def _heartbeat(client, name: str, value: str, stop: threading.Event) -> None:
 
 @app.task(bind=True, name="labharness.unit", acks_late=True, reject_on_worker_lost=True)
 def run_unit(self, spec: dict[str, Any]) -> dict[str, Any]:
+    task_started = time.time()
     client = self.backend.client
     run_id = spec["run_id"]
     me = self.request.hostname or "?"
@@ -66,8 +86,8 @@ def run_unit(self, spec: dict[str, Any]) -> dict[str, Any]:
         out = execute(spec, attempt)
     finally:
         stop.set()
-    out["worker"] = me
-    out["attempt"] = attempt
+    out.update(worker=me, attempt=attempt, slot=f"{me}/{os.getpid()}", task_started=task_started,
+               task_ended=time.time())
     return out
 
 

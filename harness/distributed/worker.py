@@ -22,7 +22,12 @@ def main(broker: str, concurrency: int, queues: list[str], name: str | None = No
         raise UsageError("--concurrency: 1 or more")
     check_broker(broker)
     configure(broker)
-    import harness.distributed.tasks  # noqa: F401  (registers the task)
+    from pathlib import Path
+
+    from harness.distributed.tasks import clean_stale  # importing it registers the task
+
+    for name in clean_stale(Path.cwd() / "lh-units"):
+        print(f"removed what a killed unit left: lh-units/{name}", flush=True)
 
     print(f"labctl worker {name or worker_name()}: queues {','.join(queues)}, concurrency {concurrency}, "
           f"broker {redact(broker)}, units in {os.getcwd()}/lh-units", flush=True)

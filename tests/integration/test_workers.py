@@ -28,7 +28,8 @@ from pathlib import Path
 import docker
 import pytest
 
-from harness.runs import LABEL_RUN, cache_dir
+from harness.distributed import seed_cache
+from harness.runs import LABEL_RUN
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -88,9 +89,7 @@ class Worker:
         self.dir = root / name
         self.dir.mkdir(parents=True, exist_ok=True)
         cache = self.dir / "cache"
-        if not cache.exists():  # a cache of its own: hard links to this machine's images, its own known_hosts
-            subprocess.run(["cp", "-al", str(cache_dir()), str(cache)], check=True)
-            (cache / "ssh" / "known_hosts").unlink(missing_ok=True)
+        seed_cache(cache)  # a cache of its own: hard links to this machine's images, its own known_hosts
         env = dict(os.environ, LABHARNESS_CACHE=str(cache))
         for var in ("PYTEST_XDIST_WORKER", "PYTEST_ADDOPTS", "PYTEST_CURRENT_TEST"):
             env.pop(var, None)
