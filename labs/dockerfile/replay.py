@@ -15,8 +15,11 @@ ADDR = "$(hostname -i | cut -d' ' -f1)"  # the notes' 10.0.1.70: docker01's own 
 # writes the notes' page. Used by the mistakes only, to find the student's unnamed image.
 DK13_IMG = ("$(for i in $(docker image ls -aq --no-trunc | sort -u); do docker history --no-trunc "
             "--format '{{.CreatedBy}}' $i | grep -q '超哥带你用docker运行nginx服务' && echo $i && break; done)")
+# DK16's VOLUME test image: MAINTAINER chaoge *and* the two volumes (the image after MAINTAINER, its
+# parent, has the author too and is listed by `docker image ls -a`)
 DK16_IMG = ("$(for i in $(docker image ls -aq --no-trunc | sort -u); do "
-            "[ \"$(docker image inspect -f '{{.Author}}' $i)\" = chaoge ] && echo $i && break; done)")
+            "[ \"$(docker image inspect -f '{{.Author}} {{json .Config.Volumes}}' $i)\" = "
+            "'chaoge {\"/data1\":{},\"/data2\":{}}' ] && echo $i && break; done)")
 
 ACTIONS = (
     # ------------------------------------------------------------------ adaptation: ipinfo.io offline
