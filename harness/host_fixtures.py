@@ -19,16 +19,14 @@ def _host_fixture(name: str):
     return host
 
 
-class HostFixtures:
-    """A plugin object whose attributes are the host fixtures (pytest reads fixtures off plugins)."""
-
-    def __init__(self, names):
-        for name in sorted(set(names)):
-            setattr(self, f"lh_host_{name}", _host_fixture(name))
-
-
 def register(config: pytest.Config) -> None:
+    """Register a module of host fixtures (pytest reads fixtures off plugin modules; off an object
+    it reads only its class, so a module is the simple holder for names known at run time)."""
+    import types
+
     from harness import catalog
 
-    names = [spec.name for lab in catalog.all_labs().values() for spec in lab.topology]
-    config.pluginmanager.register(HostFixtures(names), "labharness-host-fixtures")
+    holder = types.ModuleType("labharness_host_fixtures", "host fixtures from the labs' topologies")
+    for name in sorted({spec.name for lab in catalog.all_labs().values() for spec in lab.topology}):
+        setattr(holder, f"lh_host_{name}", _host_fixture(name))
+    config.pluginmanager.register(holder, "labharness-host-fixtures")
