@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from harness.distributed import (KEY_TTL, MAX_ATTEMPTS, QUEUE_GRADE, QUEUE_PROVISION, app, check_broker, configure,
+from harness.distributed import (HEARTBEAT_TTL, KEY_TTL, MAX_ATTEMPTS, QUEUE_GRADE, QUEUE_PROVISION, app, check_broker, configure,
                                  key, redact)
 from harness.errors import UsageError
 from harness.journal import FILENAME, Journal, Planned
@@ -57,6 +57,7 @@ class Unit:
     task_id: str = ""
     queued_at: float = 0.0
     seen_alive: bool = False
+    started_at: float = 0.0  # when the controller first saw it STARTED (monotonic)
     done: bool = False
     resends: int = 0
     result: dict[str, Any] | None = None
@@ -69,11 +70,34 @@ class Unit:
 # --------------------------------------------------------------------------- planning
 
 
+class _PlanOnly:
+    """Stands in for a provisioner that makes hosts while the controller only collects."""
+
+    creates_hosts = True
+
+    def targets(self) -> list[str]:
+        from harness.provisioners.naming import VALIDATE_TARGET
+
+        return [VALIDATE_TARGET]
+
+    def labs_for(self, target: str) -> None:
+        return None
+
+
 class _Collector:
     """Collects the run's checks in process (``--collect-only``): what a local run would plan."""
 
     def __init__(self) -> None:
         self.planned: list[Planned] = []
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_configure(self, config: pytest.Config) -> None:
+        """Validate mode: the hosts are made on the workers, so planning needs no dockerd (nor a KVM probe) here."""
+        from harness.plugin import SESSION_KEY
+
+        session = config.stash.get(SESSION_KEY, None)
+        if session is not None and session.provisioner_name != "static":
+            session._provisioner = _PlanOnly()
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -253,6 +277,7 @@ class Controller:
         u.task_id = f"{self.run_id}.u{u.index}.{u.resends}"
         u.queued_at = time.time()
         u.seen_alive = False
+        u.started_at = 0.0
         queue = QUEUE_GRADE if self.mode == "grade" else QUEUE_PROVISION
         run_unit.apply_async(args=[u.spec], task_id=u.task_id, queue=queue, routing_key=queue)
 
@@ -354,10 +379,14 @@ class Controller:
                         self.merge(u, {"records": [], "worker": _worker_of(m), "rc": None,
                                        "limit": _failure_text(m)})
                         continue
+                if state == "STARTED" and not u.started_at:
+                    u.started_at = time.monotonic()
                 if beat is not None:
                     u.seen_alive = True
                 elif u.seen_alive:  # it was running and its heartbeat stopped: the worker is gone
                     lost.append(u)
+                elif u.started_at and time.monotonic() - u.started_at > HEARTBEAT_TTL + 5:
+                    lost.append(u)  # started, and died before its first heartbeat
             for u in lost:
                 self.requeue(u, client)
             time.sleep(POLL)
