@@ -130,6 +130,9 @@ class Host:
         self.daemon_down: str | None = None
         self.daemon_probed = False
         self.capabilities: dict[str, bool] = {}  # grade mode: what this host was asked it can do
+        # set by the daemon probe when dockerd answers only on TCP (the notes' DK34 ExecStart with
+        # `-H tcp://0.0.0.0:2375` and no unix socket): the DOCKER_HOST the checks' docker CLI uses
+        self.docker_host: str | None = None
         self.timeout = timeout
         self._backend = backend
         self._ti = testinfra.host.Host(backend)

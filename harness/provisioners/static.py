@@ -33,6 +33,8 @@ class DaemonUnavailable(HostUnreachable):
 
 
 PROBE_TIMEOUT = 20.0
+DOCKER_TCP = "tcp://127.0.0.1:2375"  # the notes' DK34: dockerd -H tcp://0.0.0.0:2375, no unix socket
+DOCKER_TCP_PROBE = f"DOCKER_HOST={DOCKER_TCP} docker version >/dev/null"
 
 
 def ssh_host(name: str, role: Role, entry: HostEntry, host_keys: HostKeyPolicy | None = None) -> Host:
@@ -73,6 +75,9 @@ def probe_daemon(host: Host) -> None:
     res = host.run(command, timeout=PROBE_TIMEOUT)
     first = not host.daemon_probed
     host.daemon_probed = True
+    if res.rc != 0 and daemon == "dockerd" and host.run(DOCKER_TCP_PROBE, timeout=PROBE_TIMEOUT).rc == 0:
+        host.docker_host = DOCKER_TCP  # it answers, on TCP only (DK34 typed literally): read it there
+        res = host.run("true", timeout=PROBE_TIMEOUT)
     if res.rc == 0:
         if host.daemon_down is not None:  # the student's daemon came up since: grade what is there now
             host.daemon_down = None

@@ -32,8 +32,10 @@ def docker(host, command: str, *args: str, timeout: float | None = None):
     """Run ``docker COMMAND`` (``%s`` args quoted) on the host; raise if the daemon did not answer.
 
     Returns the CommandResult whatever its exit status otherwise: "No such object" is an answer.
+    A dockerd that answers only on TCP (the notes' DK34, typed literally) is read there.
     """
-    res = host.run("docker " + command, *args, timeout=timeout)
+    prefix = f"DOCKER_HOST={host.docker_host} " if getattr(host, "docker_host", None) else ""
+    res = host.run(prefix + "docker " + command, *args, timeout=timeout)
     if res.rc != 0 and any(s in res.stderr for s in _DAEMON_GONE):
         raise DockerUnavailable(f"{host.name}: dockerd did not answer `docker {command.split()[0]}`: "
                                 f"{res.stderr.strip().splitlines()[-1][:300]}")

@@ -18,12 +18,17 @@ class _Res:
 class _FakeHost:
     """A host whose daemon probe answers from a script of exit codes."""
 
-    def __init__(self, answers, role=Role.DOCKER_HOST):
+    def __init__(self, answers, role=Role.DOCKER_HOST, tcp=False):
         self.name, self.role = "docker01", role
-        self.daemon_down, self.daemon_probed = None, False
+        self.daemon_down, self.daemon_probed, self.docker_host = None, False, None
         self.answers = list(answers)
+        self.tcp = tcp  # dockerd answers on tcp://127.0.0.1:2375 (the notes' DK34)
 
     def run(self, command, *args, timeout=None):
+        if command.startswith("DOCKER_HOST="):
+            return _Res(0 if self.tcp else 1)
+        if command == "true":
+            return _Res(0)
         answer = self.answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
@@ -57,6 +62,13 @@ def test_host_that_does_not_answer_is_an_error():
     host = _FakeHost([CommandTimeout("docker01", "docker version", 20)])
     with pytest.raises(CommandTimeout):
         probe_daemon(host)
+
+
+def test_dockerd_on_tcp_only_is_up_and_read_there():
+    """The notes' DK34 typed literally (-H tcp://0.0.0.0:2375, no unix socket): dockerd is running."""
+    host = _FakeHost([1], tcp=True)
+    probe_daemon(host)
+    assert host.daemon_down is None and host.docker_host == "tcp://127.0.0.1:2375"
 
 
 def test_every_role_with_a_daemon_has_a_start_hint():
