@@ -35,7 +35,7 @@ class Params:
     a10_image: str = "mycentos:v1"
 
 
-from labs.dockerfile.solution import MISTAKES, solution  # noqa: E402
+from labs.dockerfile.solution import solution  # noqa: E402
 
 LAB = Lab(
     name="dockerfile",
@@ -44,6 +44,5 @@ LAB = Lab(
     params=Params,
     package_dir=Path(__file__).parent,
     solution=solution,
-    mistakes=MISTAKES,
     images=('nginx:latest', 'centos:7', 'centos:latest', 'centos:7.2.1511', 'centos:7.6.1810'),  # the course's images, served by stand-ins (images/standins/map.txt)
 )

@@ -21,4 +21,3 @@ def notes(env: LabEnv) -> None:
     run_actions(env, REPLAY.actions)
 
 
-MISTAKES = ()  # superseded by the replay's mistakes (labs/dockerfile/replay.py)

@@ -26,7 +26,7 @@ class Params:
     c06_image: str = "nginx:alpine"
 
 
-from labs.registry.solution import MISTAKES, solution  # noqa: E402
+from labs.registry.solution import solution  # noqa: E402
 
 LAB = Lab(
     name="registry",
@@ -35,6 +35,5 @@ LAB = Lab(
     params=Params,
     package_dir=Path(__file__).parent,
     solution=solution,
-    mistakes=MISTAKES,
     images=('registry:latest', 'registry:2', 'hello-world:latest', 'nginx:alpine'),  # the course's images, served by stand-ins (images/standins/map.txt)
 )

@@ -17,4 +17,3 @@ def notes(env: LabEnv) -> None:
     run_actions(env, REPLAY.actions)
 
 
-MISTAKES = ()  # superseded by the replay's mistakes (labs/registry/replay.py)

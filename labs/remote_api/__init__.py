@@ -20,7 +20,7 @@ class Params:
     create_image: str = "centos"  # curl -X POST .../containers/create -d '{"image":"centos"}'
 
 
-from labs.remote_api.solution import MISTAKES, solution  # noqa: E402
+from labs.remote_api.solution import solution  # noqa: E402
 
 LAB = Lab(
     name="remote_api",
@@ -29,6 +29,5 @@ LAB = Lab(
     params=Params,
     package_dir=Path(__file__).parent,
     solution=solution,
-    mistakes=MISTAKES,
     images=('training/webapp:latest', 'centos:latest'),  # the course's images, served by stand-ins (images/standins/map.txt)
 )
