@@ -10,10 +10,10 @@ even when the trainer's laptop has none.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:
-    from harness.plugin import LabSession
+#: the run's harness.plugin.LabSession (Any here: this module sits below the plugin)
+LabSession = Any
 
 
 def guest_accel() -> tuple[str, str]:
@@ -28,20 +28,20 @@ def guest_accel() -> tuple[str, str]:
         return "tcg", f"KVM probe not run: {exc}"
 
 
-def _kvm_accel(session: "LabSession") -> str | None:
+def _kvm_accel(session: LabSession) -> str | None:
     kind, why = session.provisioner.guest_accel  # probed once, on first need
     if kind != "kvm":
         return f"guests run under TCG here ({why})"
     return None
 
 
-def _ipvs(session: "LabSession") -> str | None:
+def _ipvs(session: LabSession) -> str | None:
     if not Path("/proc/net/ip_vs").exists():
         return "the kernel has no IPVS (swarm routing mesh and VIPs need it)"
     return None
 
 
-def _nfs(session: "LabSession") -> str | None:
+def _nfs(session: LabSession) -> str | None:
     fs = Path("/proc/filesystems").read_text()
     if "\tnfs\n" not in fs and "\tnfs4\n" not in fs:
         return "the kernel has no NFS client (no nfs in /proc/filesystems)"
@@ -82,7 +82,7 @@ def missing_on_hosts(capability: str, hosts) -> str | None:
     return None
 
 
-def missing(capability: str, session: "LabSession") -> str | None:
+def missing(capability: str, session: LabSession) -> str | None:
     probe = PROBES.get(capability)
     if probe is None:
         from harness.errors import HarnessError

@@ -9,6 +9,7 @@ environment and expect exactly their checks to FAIL.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -133,3 +134,16 @@ class Lab:
             except ValueError:
                 raise UsageError(f"lab {self.name}: parameter {key}={raw!r} is not a {type(default).__name__}") from None
         return self.params(**values)
+
+
+def lab_of(module) -> Lab | None:
+    """The Lab a test module belongs to: ``LAB`` of its package, if any."""
+    package = getattr(module, "__package__", None)
+    if not package:
+        return None
+    try:
+        pkg = importlib.import_module(package)
+    except ImportError:
+        return None
+    lab = getattr(pkg, "LAB", None)
+    return lab if isinstance(lab, Lab) else None

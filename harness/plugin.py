@@ -16,13 +16,11 @@ in the lab's conftest) and asserts on the student's state. The plugin:
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import json
 import logging
 import re
 import time
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -30,7 +28,8 @@ import pytest
 from harness import capabilities, evidence, negative, provisioners
 from harness.errors import HarnessError, ProvisioningError, UsageError
 from harness.host import Host
-from harness.lab import Lab, LabEnv
+from harness.keys import ENV_KEY, RESULT_KEY, SESSION_KEY  # noqa: F401 - ENV_KEY: re-exported
+from harness.lab import Lab, LabEnv, lab_of
 from harness.model import CheckResult, Hint, Outcome, RunResult
 from harness.provisioners import NAMES as PROVISIONERS
 from harness.provisioners.base import Provisioner
@@ -38,8 +37,6 @@ from harness.runs import RunLock, new_run_id, valid_run_id
 
 log = logging.getLogger("labharness")
 
-RESULT_KEY = "labharness.check"
-ENV_KEY = "labharness.env"
 PROVISION_ATTEMPTS = 2
 LABS_DIR = Path(__file__).resolve().parents[1] / "labs"
 
@@ -127,10 +124,12 @@ class LabSession:
 
     def reap_stale(self) -> None:
         """A run starts by removing what dead runs left behind (never a live run's hosts)."""
-        if self._reaped:
+        if self._reaped or not self.provisioner_cls.creates_hosts:
             return
         self._reaped = True
-        for line in self.provisioner.reap_stale():
+        from harness import reap
+
+        for line in reap.reap(dry_run=False):
             log.warning("reaped leftover of a dead run: %s", line)
 
     def open_env(self, lab: Lab, target: str) -> LabEnv:
@@ -211,24 +210,8 @@ def _parse_params(raw: list[str]) -> dict[str, dict[str, str]]:
     return out
 
 
-SESSION_KEY = pytest.StashKey[LabSession]()
-
-
 def _session(config: pytest.Config) -> LabSession:
     return config.stash[SESSION_KEY]
-
-
-def lab_of(module: ModuleType | None) -> Lab | None:
-    """The Lab a test module belongs to: ``LAB`` of its package, if any."""
-    package = getattr(module, "__package__", None)
-    if not package:
-        return None
-    try:
-        pkg = importlib.import_module(package)
-    except ImportError:
-        return None
-    lab = getattr(pkg, "LAB", None)
-    return lab if isinstance(lab, Lab) else None
 
 
 def _looks_like_lab_session(config: pytest.Config) -> bool:

@@ -68,7 +68,7 @@ class ProgressReporter:
     # ------------------------------------------------------------------ totals
 
     def _targets(self) -> list[str]:
-        from harness.plugin import SESSION_KEY
+        from harness.keys import SESSION_KEY
 
         try:
             return self.config.stash[SESSION_KEY].provisioner.targets()
@@ -106,7 +106,7 @@ class ProgressReporter:
     # ------------------------------------------------------------------ results
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        from harness.plugin import RESULT_KEY
+        from harness.keys import RESULT_KEY
 
         for key, value in report.user_properties:
             if key != RESULT_KEY:

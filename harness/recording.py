@@ -44,7 +44,7 @@ def planned_from_nodeid(nodeid: str, targets: list[str], rootdir: Path) -> Plann
     """What the controller can know of a check from its node id alone (xdist: workers collect)."""
     import sys
 
-    from harness.plugin import lab_of
+    from harness.lab import lab_of
     from harness.progress import target_of_nodeid
 
     path, _, rest = nodeid.partition("::")
@@ -98,7 +98,7 @@ class Recorder:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        from harness.plugin import lab_of
+        from harness.lab import lab_of
 
         planned = []
         for item in session.items:
@@ -123,7 +123,7 @@ class Recorder:
     # ------------------------------------------------------------------ results
 
     def record(self, report: pytest.TestReport) -> None:
-        from harness.plugin import ENV_KEY, RESULT_KEY
+        from harness.keys import ENV_KEY, RESULT_KEY
 
         seen = False
         for key, value in report.user_properties:

@@ -2,7 +2,8 @@
 
 The plugin never names a provisioner: it asks the class which mode a run takes by default,
 whether it makes hosts, how xdist should group work, what the report should name, and asks the
-instance for its targets, its guests' accelerator and to reap what dead runs left. A new
+instance for its targets and its guests' accelerator. (Reaping is ``harness/reap.py``, above the
+provisioners: it knows every kind of leftover.) A new
 provisioner is one module here and one line in ``harness/provisioners/__init__.py``.
 """
 
@@ -69,11 +70,3 @@ class Provisioner(abc.ABC):
     def guest_accel(self) -> tuple[str, str]:
         """("kvm" | "tcg", why) for lab guests on the kvm-hosts it makes; ("", why) when not its call."""
         return "", "existing hosts: their own accelerator"
-
-    def reap_stale(self) -> list[str]:
-        """Remove what dead runs left behind (never a live run's); the lines say what went."""
-        if not self.creates_hosts:
-            return []
-        from harness import reap
-
-        return reap.reap(dry_run=False)
