@@ -46,7 +46,10 @@ def target_of_nodeid(nodeid: str, targets: list[str]) -> str | None:
     """The target a check's node id belongs to: ``test_x[alice]`` -> ``alice`` (also ``[alice-other-params]``)."""
     if not nodeid.endswith("]") or "[" not in nodeid:
         return None
-    pid = nodeid[nodeid.index("[", nodeid.rfind("::") + 1) + 1 : -1]
+    start = nodeid.find("[", nodeid.rfind("::") + 1)
+    if start < 0:  # the brackets belong to an earlier part of the id (a parameter holding "::")
+        return None
+    pid = nodeid[start + 1 : -1]
     best = None
     for t in targets:
         for form in {t, _escaped(t)}:

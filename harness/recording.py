@@ -12,11 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import json
+import logging
 from pathlib import Path
 
 import pytest
 
 from harness.journal import FILENAME, Journal, Planned
+
+log = logging.getLogger(__name__)
 
 
 def _now() -> str:
@@ -118,7 +121,16 @@ class Recorder:
         except Exception:
             return
         root = self.config.rootpath
-        self.plan([p for p in (planned_from_nodeid(n, targets, root) for n in ids) if p is not None])
+        planned = []
+        for nodeid in ids:
+            try:
+                p = planned_from_nodeid(nodeid, targets, root)
+            except Exception as exc:  # knowing the plan helps the report; it must never stop the run
+                log.warning("cannot plan %s: %s", nodeid, exc)
+                continue
+            if p is not None:
+                planned.append(p)
+        self.plan(planned)
 
     # ------------------------------------------------------------------ results
 

@@ -99,3 +99,11 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, tmp_path):
     assert len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.stderr, res.stderr
     if message:
         assert message in res.stderr, res.stderr
+
+
+def test_planning_never_breaks_on_odd_node_ids():
+    """A parameter id holding '::' or brackets (the harness's own tests have some) plans nothing, quietly."""
+    from harness.progress import target_of_nodeid
+
+    assert target_of_nodeid("tests/unit/test_x.py::test_a[p::q]", ["a"]) is None
+    assert target_of_nodeid("labs/images/test_images.py::test_b02_tag[alice]", ["alice"]) == "alice"
