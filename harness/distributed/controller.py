@@ -32,7 +32,7 @@ from harness.errors import UsageError
 from harness.journal import FILENAME, Journal, Planned
 from harness.model import CheckResult, Hint, Outcome
 
-POLL = 0.05  # seconds between two looks at the results (one MGET for every unit in flight)
+POLL = 0.02  # seconds between two looks at the results (one MGET for every unit in flight)
 BROKER_GRACE = float(os.environ.get("LABHARNESS_BROKER_GRACE", "15"))  # broker unreachable this long: give up
 MAX_RUN_ID = 30  # room for the unit suffix -u<n>a<attempt> within a run id's 41 characters
 LOST = "worker lost: the worker running this unit died {n} times ({workers}); not the student's fault, re-run"
@@ -57,6 +57,7 @@ class Unit:
     task_id: str = ""
     queued_at: float = 0.0
     seen_alive: bool = False
+    received: float = 0.0  # when the controller had its result (epoch)
     started_at: float = 0.0  # when the controller first saw it STARTED (monotonic)
     done: bool = False
     resends: int = 0
@@ -308,17 +309,21 @@ class Controller:
             return
         counts: Counter = Counter()
         seen: set[str] = set()
+        entries, results = [], []
         for r in out.get("records", []):
             if r["type"] == "check":
                 res = dict(r["result"])
                 res["nodeid"] = self.by_nodeid.get((res["lab"], res["target"], res["nodeid"].split("::", 1)[-1]),
                                                    res["nodeid"])
                 seen.add(res["nodeid"])
-                self.journal.append("check", result=res)
-                self._progress_check(res, worker)
+                entries.append(("check", {"result": res}))
+                results.append(res)
                 counts[res["outcome"]] += 1
             elif r["type"] == "env":
-                self.journal.append("env", info=r["info"])
+                entries.append(("env", {"info": r["info"]}))
+        _append_all(self.journal, entries)  # the unit's records on disk at once: one fsync, not one each
+        for res in results:
+            self._progress_check(res, worker)
         self.junit_cases += _junit_cases(out.get("junit", ""))
         self._allure(out.get("allure") or {})
         missing = {p.nodeid for p in u.planned} - seen
@@ -331,8 +336,10 @@ class Controller:
         # which worker graded the unit, and when: what bench/workers.py measures the queue's overhead with
         self.journal.append("unit", unit=u.spec["unit"], lab=u.lab, target=u.target, worker=worker,
                             slot=out.get("slot", worker), attempt=out.get("attempt", 1), queued=u.queued_at,
-                            task_started=out.get("task_started", 0.0), pytest_seconds=out.get("pytest_seconds", 0.0),
-                            task_ended=out.get("task_ended", 0.0), received=time.time(), rc=out.get("rc"))
+                            task_started=out.get("task_started", 0.0), pytest_started=out.get("started", 0.0),
+                            pytest_ended=out.get("ended", 0.0), pytest_seconds=out.get("pytest_seconds", 0.0),
+                            task_ended=out.get("task_ended", 0.0), received=u.received or time.time(),
+                            merged=time.time(), rc=out.get("rc"))
         self._progress_unit(u, counts, worker)
 
     def _allure(self, files: dict[str, str]) -> None:
@@ -358,6 +365,7 @@ class Controller:
             try:
                 metas = client.mget([backend.get_key_for_task(u.task_id) for u in pending])
                 beats = client.mget([key(self.run_id, "hb", u.task_id) for u in pending])
+                fetched = time.time()
                 broker_down_since = None
             except Exception as exc:  # the broker (and result backend) stopped answering
                 broker_down_since = broker_down_since or time.monotonic()
@@ -373,6 +381,7 @@ class Controller:
                     m = backend.decode_result(meta)
                     state = m.get("status")
                     if state == "SUCCESS":
+                        u.received = fetched
                         self.merge(u, m["result"] or {})
                         continue
                     if state in ("FAILURE", "REVOKED"):
@@ -437,6 +446,19 @@ class Controller:
             return 1
         outcomes = {c.outcome for t in result.targets.values() for lab in t.labs.values() for c in lab.checks}
         return 0 if outcomes <= {Outcome.PASS, Outcome.SKIP} else 1
+
+
+def _append_all(journal: Journal, entries: list[tuple[str, dict[str, Any]]]) -> None:
+    """``Journal.append`` for several records, with one flush and fsync for all of them."""
+    if not entries:
+        return
+    text = "".join(json.dumps({"type": kind, **data}, ensure_ascii=False) + "\n" for kind, data in entries)
+    with journal._lock:
+        if journal._f.closed:
+            return
+        journal._f.write(text)
+        journal._f.flush()
+        os.fsync(journal._f.fileno())
 
 
 def _worker_of(meta: dict[str, Any]) -> str:

@@ -95,6 +95,11 @@ def _workers(client, run_id: str, unit: str) -> list[str]:
     return [w.decode() if isinstance(w, bytes) else w for w in client.lrange(key(run_id, "workers", unit), 0, -1)]
 
 
+def _remove(unit_dir: Path, inventory: Path) -> None:
+    shutil.rmtree(unit_dir, ignore_errors=True)
+    inventory.unlink(missing_ok=True)
+
+
 def _unit_inventory(spec: dict[str, Any], path: Path) -> None:
     import yaml
 
@@ -107,7 +112,6 @@ def execute(spec: dict[str, Any], attempt: int) -> dict[str, Any]:
     from harness import catalog
     from harness.journal import FILENAME, read
 
-    t_start = time.time()
     base = Path.cwd() / "lh-units"
     base.mkdir(parents=True, exist_ok=True)
     unit_run = f"{spec['run_id']}-u{spec['index']}a{attempt}"
@@ -123,6 +127,7 @@ def execute(spec: dict[str, Any], attempt: int) -> dict[str, Any]:
     env = dict(os.environ)
     for var in ("PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER", "PYTEST_CURRENT_TEST"):
         env.pop(var, None)
+    t_start = time.time()
     proc = subprocess.Popen(args, cwd=Path.cwd(), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, errors="replace", preexec_fn=_die_with_parent)
     limit = ""
@@ -136,7 +141,7 @@ def execute(spec: dict[str, Any], attempt: int) -> dict[str, Any]:
         except subprocess.TimeoutExpired:
             proc.kill()
             output, _ = proc.communicate()
-    t_pytest = time.time() - t_start
+    t_end = time.time()
     unit_dir = base / unit_run
     records = []
     if (unit_dir / FILENAME).is_file():
@@ -150,8 +155,22 @@ def execute(spec: dict[str, Any], attempt: int) -> dict[str, Any]:
         for f in sorted(adir.iterdir()):
             if f.is_file() and f.stat().st_size <= MAX_FILE:
                 allure[f.name] = base64.b64encode(f.read_bytes()).decode("ascii")
-    shutil.rmtree(unit_dir, ignore_errors=True)
-    inventory.unlink(missing_ok=True)
+    # removed after the result is on its way (the unit's run lock is released: clean_stale would too)
+    threading.Thread(target=_remove, args=(unit_dir, inventory), daemon=True).start()
     return {"records": records, "junit": junit, "allure": allure, "rc": proc.returncode, "limit": limit,
-            "output_tail": output[-3000:], "unit_run": unit_run, "started": t_start, "ended": time.time(),
-            "pytest_seconds": t_pytest}
+            "output_tail": output[-3000:], "unit_run": unit_run, "started": t_start, "ended": t_end,
+            "pytest_seconds": t_end - t_start}
+
+
+from celery.signals import worker_process_init  # noqa: E402
+
+
+@worker_process_init.connect
+def _warm(**_: Any) -> None:
+    """Import the labs once per pool process, not in the first unit's time."""
+    try:
+        from harness import catalog
+
+        catalog.all_labs()
+    except Exception:  # a broken lab shows in its unit's session, with its message
+        pass
