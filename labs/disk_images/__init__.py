@@ -30,7 +30,7 @@ class Params:
     vm_memory_mib: int = 1024  # --memory 1024 (KVM-02); not graded here, used by the reference solution
 
 
-from labs.disk_images.solution import MISTAKES, solution  # noqa: E402
+from labs.disk_images.solution import solution  # noqa: E402
 
 LAB = Lab(
     name="disk_images",
@@ -39,5 +39,4 @@ LAB = Lab(
     params=Params,
     package_dir=Path(__file__).parent,
     solution=solution,
-    mistakes=MISTAKES,
 )

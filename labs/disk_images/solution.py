@@ -10,7 +10,7 @@ from __future__ import annotations
 import posixpath
 
 from harness.guest import GuestAgent
-from harness.lab import LabEnv, Mistake, Solution
+from harness.lab import LabEnv, Solution
 from harness.wait import wait_until
 
 solution = Solution()
@@ -103,37 +103,3 @@ def add_data_disk(env: LabEnv) -> None:
     wait_guest_disk(env, p.add_target, p.add_disk_size)
     # The course formats with mkfs.xfs; the lab guest (busybox) has mke2fs.
     guest_sh(env, f"mke2fs -q /dev/{p.add_target} && mkdir -p {p.mountpoint} && mount /dev/{p.add_target} {p.mountpoint}", timeout=120)
-
-
-# --------------------------------------------------------------------------- typical mistakes
-
-
-def _type_left_raw(env: LabEnv) -> None:
-    p, h = env.params, env["kvm01"]
-    h.check("virsh destroy %s", p.vm)
-    h.check("virt-xml %s --edit target=vda --disk driver.type=raw", p.vm)
-    h.check("virsh start %s", p.vm)
-    agent(env).wait_ready(timeout=90)
-
-
-def _raw_not_deleted(env: LabEnv) -> None:
-    env["kvm01"].check("qemu-img create -q -f raw %s 10G", path(env, env.params.raw_disk))
-
-
-def _not_resized(env: LabEnv) -> None:
-    p, h = env.params, env["kvm01"]
-    q, r = path(env, p.scratch_qcow2), path(env, p.scratch_raw)
-    h.check("rm -f %s %s", q, r)
-    h.check("qemu-img create -q -f qcow2 %s 2G", q)
-    h.check("qemu-img convert -f qcow2 -O raw %s %s", q, r)
-
-
-MISTAKES = (
-    Mistake("type_left_raw", "re-pointed the source to centos7.qcow2 but left <driver type='raw'/>", _type_left_raw,
-            frozenset({"test_kvm06_driver_type_qcow2", "test_kvm06_guest_reads_converted_disk",
-                       "test_kvm07_data_disk_attached", "test_kvm07_guest_sees_5g_disk", "test_kvm07_disk_formatted_and_mounted"})),
-    Mistake("raw_not_deleted", "kept /data/centos2.raw after the conversion", _raw_not_deleted,
-            frozenset({"test_kvm06_raw_disk_removed"})),
-    Mistake("not_resized", "forgot `qemu-img resize chaoge.qcow2 +5G` before converting", _not_resized,
-            frozenset({"test_kvm05_qcow2_resized", "test_kvm05_converted_to_raw"})),
-)

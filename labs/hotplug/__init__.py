@@ -42,7 +42,7 @@ class Params:
     vm2_set_memory_mib: int = 2048  # KVM-14: virsh setmem web01 2G
 
 
-from labs.hotplug.solution import MISTAKES, solution  # noqa: E402
+from labs.hotplug.solution import solution  # noqa: E402
 
 LAB = Lab(
     name="hotplug",
@@ -51,5 +51,4 @@ LAB = Lab(
     params=Params,
     package_dir=Path(__file__).parent,
     solution=solution,
-    mistakes=MISTAKES,
 )

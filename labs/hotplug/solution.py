@@ -14,7 +14,7 @@ solution and its checks in validate mode can see inside without a password.
 
 from __future__ import annotations
 
-from harness.lab import LabEnv, Mistake, Solution
+from harness.lab import LabEnv, Solution
 from harness.wait import wait_until
 from labs.common.kvm import iface_bridge
 from labs.common.kvm import (data_path, default_gateway, domain, guest_address, guest_sh, shutdown, virt_install,
@@ -30,7 +30,7 @@ def addresses(env: LabEnv) -> tuple[str, str]:
 
 def guest_args(env: LabEnv, name: str, eth1: bool = False) -> str:
     """A VM's kernel arguments: its ifcfg-eth0 (and, from KVM-12 on, ifcfg-eth1) on centos7's disk."""
-    p, (ip0, ip1) = env.params, addresses(env)
+    ip0, ip1 = addresses(env)
     args = f"console=ttyS0,115200n8 quiet no_timer_check guestname={name} guestip={ip0} guestgw={default_gateway(env['kvm01'])}"
     return f"{args} guestip1={ip1}" if eth1 else args
 
@@ -147,27 +147,3 @@ def set_memory(env: LabEnv, mib: int) -> None:
 @solution.step("KVM-14: virsh setmem web01 2G (the balloon, up to the maximum)")
 def hot_add_memory(env: LabEnv) -> None:
     set_memory(env, env.params.vm2_set_memory_mib)
-
-
-# --------------------------------------------------------------------------- typical mistakes
-
-
-def _disk_not_qcow2(env: LabEnv) -> None:
-    """`qemu-img create centos7-add01.qcow2 5G` without -f qcow2: a raw file."""
-    p, h = env.params, env["kvm01"]
-    f = data_path(env, p.add_disk)
-    h.check("rm -f %s", f)
-    h.check("qemu-img create -q %s %s", f, f"{p.add_disk_size_gib}G")
-
-
-def _setmem_skipped(env: LabEnv) -> None:
-    """web01 left at the 512 MiB it was created with (setmem never typed)."""
-    set_memory(env, env.params.vm2_memory_mib)
-
-
-MISTAKES = (
-    Mistake("disk_not_qcow2", "qemu-img create centos7-add01.qcow2 5G without -f qcow2", _disk_not_qcow2,
-            frozenset({"test_kvm11_disk_image"})),
-    Mistake("setmem_skipped", "never ran virsh setmem web01 2G: web01 keeps its 512 MiB", _setmem_skipped,
-            frozenset({"test_kvm14_memory_live", "test_kvm14_guest_sees_memory"})),
-)
