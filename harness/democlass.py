@@ -8,7 +8,7 @@ Each simulated student is in one state:
 | ``partial`` | the replay, then every other one of its typical mistakes, typed the course's way |
 | ``broken`` | the replay, then all of its typical mistakes |
 
-(A lab without a course replay falls back to its reference solution and ``MISTAKES``.)
+(A lab without a course replay would be made by its reference solution, with no mistakes.)
 | ``unreachable`` | an address of the demo's own Docker network where nothing answers: ERROR, re-run |
 | ``badkey`` | the ``complete`` hosts, with a private key they do not trust: ERROR (login refused) |
 | ``nodaemon`` | a fresh host per role whose dockerd / libvirtd was stopped: FAIL everywhere, with the hint to start it (the student's state) |
@@ -202,10 +202,9 @@ class Prepared:
 
 
 def mistakes_for(lab: Lab, state: str):
-    """The typical mistakes a student in ``state`` made: the replay's (typed the course's way)
-    where the lab has a course replay, else the reference solution's."""
+    """The typical mistakes a student in ``state`` made: the course replay's, typed the course's way."""
     rp = replay.load(lab.name)
-    pool = rp.mistakes if rp is not None else lab.mistakes
+    pool = rp.mistakes if rp is not None else ()
     if state == "partial":
         return pool[::2]
     if state == "broken":
@@ -251,10 +250,7 @@ def prepare(prov, p: Prepared, run_id: str) -> Prepared:
             else:
                 for m in mistakes_for(p.lab, p.state):
                     try:
-                        if isinstance(m, replay.ReplayMistake):
-                            replay.run_actions(env, m.lines)
-                        else:
-                            m.apply(env)
+                        replay.run_actions(env, m.lines)
                     except Exception as exc:
                         p.error = f"applying its mistake {m.name!r} failed: {type(exc).__name__}: {str(exc)[:300]}"
                         break

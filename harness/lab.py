@@ -1,9 +1,9 @@
-"""What a lab is: its topology, its course parameters, its solution steps and typical mistakes.
+"""What a lab is: its topology, its course parameters and its solution steps.
 
 Each lab package (``labs/<lab>/__init__.py``) defines ``LAB = Lab(...)``. The plugin reads
 it to provision the topology; validate mode runs ``solution`` step by step (so a report can
-name the step that broke); the grade-mode tests apply ``mistakes`` on top of a solved
-environment and expect exactly their checks to FAIL.
+name the step that broke). A lab's typical mistakes belong to its course replay
+(``labs/<lab>/replay.py``, ``harness/replay.py``): typed the course's way, graded in the tests.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class HostSpec:
 
 @dataclass
 class LabEnv:
-    """A lab's hosts for one target, handed to solution steps, mistakes and checks."""
+    """A lab's hosts for one target, handed to solution steps, replay lines and checks."""
 
     lab: "Lab"
     target: str
@@ -57,16 +57,6 @@ class LabEnv:
 
 
 Step = Callable[[LabEnv], None]
-
-
-@dataclass(frozen=True)
-class Mistake:
-    """A typical student mistake: applied after the solution, it must make exactly ``fails`` FAIL."""
-
-    name: str
-    description: str
-    apply: Step
-    fails: frozenset[str]
 
 
 class Solution:
@@ -103,7 +93,6 @@ class Lab:
     params: type  # a dataclass whose defaults are the course's values
     package_dir: Path
     solution: Solution = field(default_factory=Solution)
-    mistakes: tuple[Mistake, ...] = ()
     # Course images (Docker Hub names, e.g. "nginx:latest") its docker hosts must hold, as if
     # pulled; served by the stand-ins of images/standins/map.txt. None = every stand-in (slow:
     # loading all of them into a host costs tens of seconds).
