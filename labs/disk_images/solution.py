@@ -49,6 +49,9 @@ def wait_guest_disk(env: LabEnv, dev: str, size: int | None, timeout: float = 30
 @solution.step("KVM-02 (precondition): the centos7 VM, installed with virt-install on a 10G raw disk (network default, VNC :0)")
 def create_vm(env: LabEnv) -> None:
     p, h = env.params, env["kvm01"]
+    # KVM-01 leaves libvirt's default network active (CentOS's package autostarts it); a host
+    # image that has not started it yet (the nested L1 hosts) gets it started here
+    h.check("virsh net-info default | grep -Eq '^Active: +yes' || virsh net-start default")
     h.check("mkdir -p %s %s", p.data_dir, BOOT_DIR)
     h.check("cp /opt/labharness/guest/vmlinuz /opt/labharness/guest/initrd.gz %s/", BOOT_DIR)
     raw = path(env, p.raw_disk)
