@@ -141,8 +141,10 @@ def local_validation(tmp_path_factory):
 def pool(tmp_path_factory, local_validation):
     root = tmp_path_factory.mktemp("pool")
     server = RedisServer(root / "redis")
-    workers = [Worker(f"w{i}", root, server.url) for i in (1, 2, 3)]
+    workers: list[Worker] = []
     try:
+        for i in (1, 2, 3):
+            workers.append(Worker(f"w{i}", root, server.url))
         for w in workers:
             w.wait_ready()
         yield server, workers
@@ -281,8 +283,9 @@ def test_validate_on_workers_survives_a_killed_worker(pool, local_validation, tm
 
 def test_broker_lost_mid_run(demo, tmp_path):
     server = RedisServer(tmp_path / "redis")
-    worker = Worker("lone", tmp_path, server.url)
+    worker = None
     try:
+        worker = Worker("lone", tmp_path, server.url)
         worker.wait_ready()
         env = dict(os.environ, LABHARNESS_BROKER_GRACE="3")
         proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "grade", "--inventory", str(demo), "--workers",
@@ -296,8 +299,13 @@ def test_broker_lost_mid_run(demo, tmp_path):
         server.stop()
         out, err = proc.communicate(timeout=120)
     finally:
-        worker.kill9()
+        if worker is not None:
+            worker.kill9()
         server.stop()
+        from harness.runs import lock_dir
+
+        for lock in lock_dir().glob("wk-lost-u*.lock"):  # the unit killed with its worker: what reap is for
+            labctl("reap", "--run-id", lock.stem, timeout=120)
     assert proc.returncode == 3, out[-2000:] + err[-2000:]
     assert "was lost mid-run" in err and "Traceback" not in out + err
     grades = json.loads((tmp_path / "wk-lost" / "grades.json").read_text())
