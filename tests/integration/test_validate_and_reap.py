@@ -87,3 +87,30 @@ def test_dockerd_down_is_one_line(monkeypatch):
     res = subprocess.run([sys.executable, "-m", "harness.cli", "validate", "--labs", "dockerfile"], cwd=REPO,
                          capture_output=True, text=True, timeout=60, env=env)
     assert res.returncode == 2 and "dockerd is not answering" in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.mark.slow
+def test_labctl_interrupted_mid_lab_exits_130_with_an_unfinished_report_and_nothing_left(tmp_path):
+    """SIGINT to `labctl validate` while the lab's hosts are being made and solved: exit 130 and one
+    line saying so, a report marked not finished with every planned check once (ERROR "not run"),
+    and nothing for `labctl reap` to find."""
+    run_id = f"si-{int(time.time()) % 100000}"
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "validate", "--labs", "images",
+                             "--report-dir", str(tmp_path), "--run-id", run_id],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    journal = tmp_path / run_id / "journal.jsonl"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and not (journal.exists() and '"type": "planned"' in journal.read_text()
+                                                and leftovers(run_id)):
+        time.sleep(0.1)
+    assert leftovers(run_id), "the run never made its hosts"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=180)
+    assert proc.returncode == 130, out[-2000:] + err[-2000:]
+    assert "labctl: interrupted" in err and "Traceback" not in err
+    grades = json.loads((tmp_path / run_id / "grades.json").read_text())
+    assert grades["finished"] is False and grades["interrupted"]
+    checks = grades["targets"]["validate"]["labs"]["images"]["checks"]
+    assert len({c["check"] for c in checks}) == len(checks) > 0
+    assert any(c["outcome"] == "ERROR" and "not run" in c["message"] for c in checks)
+    assert leftovers(run_id) == []
