@@ -444,27 +444,38 @@ def _hosts_used(item: pytest.Item) -> list[Host]:
     return list(dict.fromkeys(used))
 
 
-@pytest.hookimpl(tryfirst=True)
+@pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function):
-    """A daemon the student left stopped FAILs the checks that need it, with how to start it.
-
-    Their host answered, so this is the student's state (docs/outcomes.md), not a fault; the
-    check itself is not run, since every read it makes would only meet the stopped daemon.
+    """Before a check: a capability the student's hosts lack is SKIP (grade mode); a daemon the
+    student left stopped FAILs the checks that need it, with how to start it (their host
+    answered: their state, docs/outcomes.md; the check is not run, every read would only meet the
+    stopped daemon). After a check that FAILed: if a daemon that answered when grading started
+    no longer does, the failure is the fault's, not the student's: ERROR.
     """
     if lab_of(getattr(pyfuncitem, "module", None)) is None:
-        return None
+        return (yield)
+    hosts = _hosts_used(pyfuncitem)
     marker = pyfuncitem.get_closest_marker("requires")
     if marker is not None and _session(pyfuncitem.config).mode == "grade":
         for cap in marker.args:
-            reason = capabilities.missing_on_hosts(cap, _hosts_used(pyfuncitem))
+            reason = capabilities.missing_on_hosts(cap, hosts)
             if reason:
                 pytest.skip(f"needs {cap}: {reason}")
-    for host in _hosts_used(pyfuncitem):
+    for host in hosts:
         if host.daemon_down:
             start = START_DAEMON.get(getattr(host.role, "value", str(host.role)), "start it")
             raise AssertionError(f"{host.daemon_down}: start it and enable it at boot: {start} "
                                  f"(守护进程未运行：请启动并设置开机自启)")
-    return None
+    try:
+        return (yield)
+    except AssertionError as failed:
+        from harness.provisioners.static import daemon_gone
+
+        for host in hosts:
+            gone = daemon_gone(host)
+            if gone:
+                raise gone from failed
+        raise
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -90,6 +90,24 @@ def probe_daemon(host: Host) -> None:
     raise DaemonUnavailable(f"{host.name}: {daemon} answered when grading started and stopped answering: {reason}")
 
 
+def daemon_gone(host: Host) -> DaemonUnavailable | None:
+    """After a check FAILed: the error to raise instead if the host's daemon answered when grading
+    started and does not now (it died during the run: not the student's state). None otherwise,
+    also for hosts never probed (validate mode) or whose daemon was already down."""
+    probe = DAEMON_PROBES.get(getattr(host.role, "value", host.role))
+    if probe is None or not host.daemon_probed or host.daemon_down is not None:
+        return None
+    daemon, command = probe
+    if host.docker_host:
+        command = f"DOCKER_HOST={host.docker_host} {command}"
+    res = host.run(command, timeout=PROBE_TIMEOUT)
+    if res.rc == 0:
+        return None
+    said = (res.stderr.strip() or res.stdout.strip()).splitlines()
+    return DaemonUnavailable(f"{host.name}: {daemon} answered when grading started and stopped answering during "
+                             f"this check (`{command}` exited {res.rc}" + (f": {said[-1][:200]}" if said else "") + ")")
+
+
 class StaticProvisioner(Provisioner):
     name = "static"
 

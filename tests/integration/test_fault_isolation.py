@@ -268,3 +268,54 @@ def test_concurrent_reapers_of_a_dead_run_never_fail(tmp_path, monkeypatch):
         from harness.provisioners.container import remove_labelled
 
         remove_labelled(client, labels)
+
+
+def test_a_daemon_that_dies_mid_grading_costs_the_student_nothing(two_students, tmp_path):
+    """dockerd of one student stops after two of their checks were graded: their remaining checks
+    are ERROR (a fault during the run), none FAIL for it; the other student is graded in full."""
+    run_id, hosts = two_students
+    inventory = {
+        "version": 1,
+        "defaults": {"user": "root", "port": 22, "key_file": str(images.ssh_key()), "timeout": DEADLINE,
+                     "connect_timeout": CONNECT, "host_key_policy": "ignore"},
+        "targets": [{"name": t, "labs": list(LABS), "hosts": {"docker01": {"address": h["address"]}}}
+                    for t, h in hosts.items()],
+    }
+    inv = tmp_path / "class.yaml"
+    inv.write_text(yaml.safe_dump(inventory, sort_keys=False))
+    grade_id = f"fd-{new_run_id()}"
+    journal = tmp_path / "reports" / grade_id / "journal.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "grade", "--inventory", str(inv), "-j", "2",
+                             "--report-dir", str(tmp_path / "reports"), "--run-id", grade_id],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    container = hosts["s2"]["container"]
+    stopped = False
+    try:
+        deadline = time.monotonic() + 900
+        while time.monotonic() < deadline and proc.poll() is None:
+            graded_before = sum(r["target"] == "s2" for r in _journal_checks(journal))
+            if graded_before >= 2:
+                stop = subprocess.run(["docker", "exec", container, "labharness-dockerd", "stop"],
+                                      capture_output=True, text=True, timeout=120)
+                assert stop.returncode == 0, stop.stdout + stop.stderr
+                stopped = True
+                break
+            time.sleep(0.05)
+        assert stopped, "s2 was never graded (or finished before its daemon could be stopped)"
+        out, _ = proc.communicate(timeout=900)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        subprocess.run(["docker", "exec", container, "labharness-dockerd", "start"], capture_output=True, timeout=120)
+    grades = json.loads((tmp_path / "reports" / grade_id / "grades.json").read_text())
+    checks = {t: [c for lab in grades["targets"][t]["labs"].values() for c in lab["checks"]] for t in ("s1", "s2")}
+    assert checks["s1"] and all(c["outcome"] != "ERROR" for c in checks["s1"]), out[-3000:]
+    # s2's checks in the order they were graded: those after the stop (one may have been in flight) are ERROR
+    s2 = [r for r in _journal_checks(journal) if r["target"] == "s2"]
+    after = s2[graded_before + 1:]
+    assert after, "no check of s2 was graded after its daemon stopped"
+    wrong = [(r["check"], r["outcome"], r["message"][:160]) for r in after if r["outcome"] != "ERROR"]
+    assert not wrong, wrong
+    assert all("dockerd" in r["message"] for r in after), [r["message"][:200] for r in after]
+    assert proc.returncode == 3, out[-3000:]

@@ -85,3 +85,18 @@ def test_transport_failures_are_environment_faults(exc):
                                  ValueError("bad json")])
 def test_a_checks_own_crash_is_a_harness_bug(exc):
     assert not is_environment_fault(exc)
+
+
+def test_a_fail_after_the_daemon_died_is_the_faults():
+    """A check FAILs on a host whose dockerd answered when grading started and does not now: ERROR."""
+    from harness.provisioners.static import daemon_gone
+
+    host = _FakeHost([0, 1])
+    probe_daemon(host)  # up at the start
+    gone = daemon_gone(host)  # down after the check
+    assert isinstance(gone, DaemonUnavailable) and "stopped answering during this check" in str(gone)
+    still_up = _FakeHost([0, 0])
+    probe_daemon(still_up)
+    assert daemon_gone(still_up) is None  # a real FAIL stays a FAIL
+    never_probed = _FakeHost([])
+    assert daemon_gone(never_probed) is None  # validate mode: nothing to compare with
