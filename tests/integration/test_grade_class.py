@@ -197,7 +197,7 @@ def test_daemons_over_the_same_connection(complete_host, demo):
     from harness.provisioners.static import StaticProvisioner
 
     _, host = complete_host
-    assert "dk13-web" in [c.name for c in host.docker.containers.list(all=True)]
+    assert "web01" in [c.name for c in host.docker.containers.list(all=True)]  # DK17: docker run --name web01 (the notes)
     inventory, _ = demo
     prov = StaticProvisioner(str(inventory))
     try:
