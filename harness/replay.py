@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Union
 
 from harness.errors import HarnessError
-from harness.lab import LabEnv
+from harness.lab import LabEnv, Solution
 
 
 @dataclass(frozen=True)
@@ -140,6 +140,11 @@ def run_actions(env: LabEnv, actions: tuple[Action, ...]) -> None:
                 time.sleep(action.every)
         else:  # pragma: no cover - a lab wrote something else into its replay
             raise HarnessError(f"unknown replay action {action!r}")
+
+
+def typed_step(solution: Solution, title: str, actions: tuple[Action, ...]) -> None:
+    """Register a solution step that types ``actions`` (validate mode follows the notes' own lines)."""
+    solution.step(title)(lambda env: run_actions(env, actions))
 
 
 def load(lab_name: str) -> Replay | None:
