@@ -57,6 +57,18 @@ def container(host, name: str) -> dict:
     return c
 
 
+def container_or_none(host, name: str) -> dict | None:
+    """Inspect JSON of the container named ``name``, or None when the daemon says there is none."""
+    return _inspect(host, "container", name)
+
+
+def named(host, name: str, how: str) -> dict:
+    """The container the notes name, or a FAIL that says so and how the notes made it (``how``)."""
+    c = container_or_none(host, name)
+    assert c is not None, f"no container named {name} on {host.name} ({how})"
+    return c
+
+
 def running(host, name: str) -> dict:
     """The container's inspect JSON, or a FAIL saying it does not exist or is not running."""
     c = container(host, name)
@@ -92,7 +104,7 @@ def all_containers(host, *, include_stopped: bool = False) -> list[dict]:
     return sorted(found, key=lambda c: c["Created"])
 
 
-def _same_image(ref: str, name: str) -> bool:
+def same_image(ref: str, name: str) -> bool:
     """``nginx`` and ``nginx:latest`` (and ``docker.io/library/nginx``) are one image name."""
     def norm(r: str) -> str:
         r = r.removeprefix("docker.io/").removeprefix("library/")
@@ -132,7 +144,7 @@ class Want:
 def _matches(c: dict, want: Want, image_now: str | None) -> bool:
     if want.running and not c["State"]["Running"]:
         return False
-    if want.image and not (_same_image(c["Config"]["Image"], want.image) or (image_now and c["Image"] == image_now)):
+    if want.image and not (same_image(c["Config"]["Image"], want.image) or (image_now and c["Image"] == image_now)):
         return False
     ports = (c.get("NetworkSettings") or {}).get("Ports") or {}
     bindings = (c.get("HostConfig") or {}).get("PortBindings") or {}

@@ -12,20 +12,7 @@ import json
 import pytest
 
 from harness.probes import http_get
-from labs.common.docker import _same_image, all_containers, docker, image_id
-
-
-def _get(host, name):
-    """Inspect JSON of the container the notes name, or None (no assertion)."""
-    res = docker(host, "container inspect %s", name)
-    found = json.loads(res.stdout or "[]") if res.rc == 0 else []
-    return found[0] if found else None
-
-
-def _named(host, name, how):
-    c = _get(host, name)
-    assert c is not None, f"no container named {name} on {host.name} ({how})"
-    return c
+from labs.common.docker import all_containers, container_or_none, docker, image_id, named, same_image
 
 
 def _image_inspect(host, ref, how):
@@ -36,7 +23,7 @@ def _image_inspect(host, ref, how):
 
 def _of_image(host, name):
     """Containers (any state) run from the image name ``name`` as typed (``ubuntu`` = ``ubuntu:latest``)."""
-    return [c for c in all_containers(host, include_stopped=True) if _same_image(c["Config"]["Image"], name)]
+    return [c for c in all_containers(host, include_stopped=True) if same_image(c["Config"]["Image"], name)]
 
 
 def _cmd(c):
@@ -94,9 +81,9 @@ def test_dk20_interactive_shell(docker01, params):
                   en="docker run --rm --name my_nginx02 -d -p 80:80 nginx: detached, removed automatically when it stops")
 def test_dk20_detached_autoremove(docker01, params):
     """my_nginx02 runs detached from nginx with --rm and 0.0.0.0:80->80/tcp."""
-    c = _named(docker01, params.web, f"docker run --rm --name {params.web} -d -p {params.web_port}:80 nginx")
+    c = named(docker01, params.web, f"docker run --rm --name {params.web} -d -p {params.web_port}:80 nginx")
     assert c["State"]["Running"], f"{params.web} is {c['State']['Status']}"
-    assert _same_image(c["Config"]["Image"], "nginx"), f"{params.web} runs {c['Config']['Image']}, not nginx"
+    assert same_image(c["Config"]["Image"], "nginx"), f"{params.web} runs {c['Config']['Image']}, not nginx"
     assert c["HostConfig"].get("AutoRemove") is True, f"{params.web} was not started with --rm"
     bindings = (c["HostConfig"].get("PortBindings") or {}).get("80/tcp") or []
     assert any(b.get("HostPort") == str(params.web_port) for b in bindings), \
@@ -118,7 +105,7 @@ def test_dk05_page_served(docker01, params):
                   en="docker top shows the container's processes (nginx master and workers), docker inspect its IP")
 def test_dk22_top_stats_inspect(docker01, params):
     """docker top my_nginx02 shows the nginx master and a worker; its IP is on the default bridge's subnet."""
-    c = _named(docker01, params.web, f"docker run --rm --name {params.web} -d -p {params.web_port}:80 nginx")
+    c = named(docker01, params.web, f"docker run --rm --name {params.web} -d -p {params.web_port}:80 nginx")
     assert c["State"]["Running"], f"{params.web} is {c['State']['Status']}"
     top = docker(docker01, "top %s", params.web)
     assert top.rc == 0, f"docker top {params.web}: {top.stderr.strip()[:200]}"
@@ -136,7 +123,7 @@ def test_dk22_top_stats_inspect(docker01, params):
                   en="The command after the image replaces CMD and becomes PID 1: when echo 1 ends, the container exits")
 def test_c08_echo_pid1_exits(docker01):
     """test_echo ran `echo 1` as its command, printed 1 and exited 0."""
-    c = _named(docker01, "test_echo", "docker run -d --name test_echo nginx:alpine echo 1")
+    c = named(docker01, "test_echo", "docker run -d --name test_echo nginx:alpine echo 1")
     assert c["Config"]["Cmd"] == ["echo", "1"], f"test_echo's command is {c['Config']['Cmd']}, not echo 1"
     assert (c["State"]["Status"], c["State"]["ExitCode"]) == ("exited", 0), \
         f"test_echo is {c['State']['Status']} with exit code {c['State']['ExitCode']}"
@@ -149,7 +136,7 @@ def test_c08_echo_pid1_exits(docker01):
                   en="ping keeps running, so test_ping stays up; when PID 1 ends (e.g. Ctrl+C) the container stops")
 def test_c08_ping_pid1_keeps_running(docker01):
     """test_ping's command (its PID 1) is ping, and it is still running."""
-    c = _named(docker01, "test_ping", "docker run -d --name test_ping nginx:alpine ping www.baidu.com")
+    c = named(docker01, "test_ping", "docker run -d --name test_ping nginx:alpine ping www.baidu.com")
     cmd = _cmd(c)
     assert cmd and cmd[0].rsplit("/", 1)[-1] == "ping", f"test_ping's command is {cmd}, not ping"
     assert c["State"]["Running"], f"test_ping is {c['State']['Status']} (exit code {c['State']['ExitCode']}): its PID 1, ping, ended"
@@ -198,6 +185,6 @@ def test_b03_commit_test_file(docker01, params):
     assert (img.get("Author"), img.get("Comment")) == ("AZ", "Add a test file"), \
         f"{params.b03_image}: Author {img.get('Author')!r}, Comment {img.get('Comment')!r} (expected AZ, Add a test file)"
     source = img.get("Container") or ""
-    if source and _get(docker01, source) is not None:
+    if source and container_or_none(docker01, source) is not None:
         diff = docker(docker01, "diff %s", source).stdout.split("\n")
         assert "A /test" in diff, f"the container {params.b03_image} was committed from did not add /test: {diff[:6]}"

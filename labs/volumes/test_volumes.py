@@ -12,20 +12,7 @@ import re
 import pytest
 
 from harness.probes import http_get
-from labs.common.docker import all_containers, docker
-
-
-def _get(host, name):
-    """Inspect JSON of the container the notes name, or None (no assertion)."""
-    res = docker(host, "container inspect %s", name)
-    found = json.loads(res.stdout or "[]") if res.rc == 0 else []
-    return found[0] if found else None
-
-
-def _named(host, name, how):
-    c = _get(host, name)
-    assert c is not None, f"no container named {name} on {host.name} ({how})"
-    return c
+from labs.common.docker import all_containers, container_or_none, docker, named
 
 
 def _mount(c, destination):
@@ -64,7 +51,7 @@ def _files_in(host, path):
                   en="docker run -d -P --name cc_web -v /chaoge_web:/webapp training/webapp binds the host directory read-write")
 def test_dk26_rw_bind(docker01, params):
     """cc_web runs training/webapp and binds /chaoge_web on /webapp read-write; /chaoge_web exists on the host."""
-    c = _named(docker01, "cc_web", f"docker run -d -P --name cc_web -v {params.bind_source}:{params.bind_target} training/webapp")
+    c = named(docker01, "cc_web", f"docker run -d -P --name cc_web -v {params.bind_source}:{params.bind_target} training/webapp")
     m = _mount(c, params.bind_target)
     assert (m["Type"], m["Source"].rstrip("/"), m["RW"]) == ("bind", params.bind_source, True), \
         f"cc_web's {params.bind_target} is {m['Type']} from {m['Source']} (RW {m['RW']}), not a read-write bind of {params.bind_source}"
@@ -77,7 +64,7 @@ def test_dk26_rw_bind(docker01, params):
                   en="-v /chaoge_web:/webapp:ro mounts read-only: docker inspect web shows \"Mode\": \"ro\", \"RW\": false")
 def test_dk26_ro_bind(docker01, params):
     """web runs and binds /chaoge_web on /webapp read-only (Mode ro, RW false)."""
-    c = _named(docker01, "web", f"docker run -d -P --name web -v {params.bind_source}:{params.bind_target}:ro training/webapp python app.py")
+    c = named(docker01, "web", f"docker run -d -P --name web -v {params.bind_source}:{params.bind_target}:ro training/webapp python app.py")
     m = _mount(c, params.bind_target)
     assert (m["Type"], m["Source"].rstrip("/")) == ("bind", params.bind_source), \
         f"web's {params.bind_target} is {m['Type']} from {m['Source']}, not a bind of {params.bind_source}"
@@ -90,7 +77,7 @@ def test_dk26_ro_bind(docker01, params):
                   en="-v /webapp (container path only) creates an anonymous volume stored in /var/lib/docker/volumes/<ID>/_data")
 def test_dk26_anonymous_volume(docker01, params):
     """web02 has an anonymous local volume (64 hex name) on /webapp, stored under /var/lib/docker/volumes/<name>/_data."""
-    c = _named(docker01, "web02", f"docker run -d -P --name web02 -v {params.bind_target} training/webapp python app.py")
+    c = named(docker01, "web02", f"docker run -d -P --name web02 -v {params.bind_target} training/webapp python app.py")
     m = _mount(c, params.bind_target)
     assert m["Type"] == "volume" and m.get("Driver") == "local" and m["RW"], \
         f"web02's {params.bind_target} is {m['Type']} (driver {m.get('Driver')}, RW {m['RW']}), not a local volume"
@@ -107,11 +94,11 @@ def test_dk26_anonymous_volume(docker01, params):
                   en="docker run -d --volumes-from dbdata --name db1 training/postgres: db1 and db2 mount dbdata's own volume")
 def test_dk27_volumes_from(docker01, params):
     """dbdata, db1 and db2 run; db1 and db2 use --volumes-from dbdata and mount the very same /dbdata volume."""
-    dbdata = _named(docker01, "dbdata", f"docker run -d -v {params.data_path} --name dbdata training/postgres")
+    dbdata = named(docker01, "dbdata", f"docker run -d -v {params.data_path} --name dbdata training/postgres")
     own = _mount(dbdata, params.data_path)
     assert own["Type"] == "volume", f"dbdata's {params.data_path} is a {own['Type']}, not a volume"
     for name in ("dbdata", "db1", "db2"):
-        c = dbdata if name == "dbdata" else _named(docker01, name, f"docker run -d --volumes-from dbdata --name {name} training/postgres")
+        c = dbdata if name == "dbdata" else named(docker01, name, f"docker run -d --volumes-from dbdata --name {name} training/postgres")
         assert c["State"]["Running"], f"{name} is {c['State']['Status']}"
         if name == "dbdata":
             continue
@@ -139,7 +126,7 @@ def _backups(host, params):
                   en="From your home directory: docker run --volumes-from dbdata -v $(pwd):/backup ubuntu tar cvf /backup/backup.tar /dbdata leaves backup.tar in the current directory")
 def test_b08_backup(docker01, params):
     """A container with --volumes-from dbdata tarred /dbdata into the bound directory; that tar is on the host and holds dbdata/."""
-    dbdata = _named(docker01, "dbdata", "the data-volume container the backup reads")
+    dbdata = named(docker01, "dbdata", "the data-volume container the backup reads")
     vol = (_mount_or_none(dbdata, params.data_path) or {}).get("Name")
     runs = _backups(docker01, params)
     assert runs, (f"no container on {docker01.name} ran `tar cvf /backup/backup.tar {params.data_path}` with a "
@@ -170,9 +157,9 @@ def test_b08_backup(docker01, params):
                   en="First docker run -v /dbdata --name dbdata2 ubuntu /bin/bash (an empty volume), then docker run --volumes-from dbdata2 -v $(pwd):/backup busybox tar xvf /backup/backup.tar")
 def test_b08_restored(docker01, params):
     """dbdata2 has its own /dbdata volume; a tar x of the backup ran into that very volume, and every file of the backup is in it."""
-    c = _named(docker01, "dbdata2", f"docker run -v {params.data_path} --name dbdata2 ubuntu /bin/bash")
+    c = named(docker01, "dbdata2", f"docker run -v {params.data_path} --name dbdata2 ubuntu /bin/bash")
     own = _mount(c, params.data_path)
-    dbdata = _get(docker01, "dbdata")
+    dbdata = container_or_none(docker01, "dbdata")
     theirs = (_mount_or_none(dbdata, params.data_path) or {}).get("Name") if dbdata else None
     assert own["Type"] == "volume" and own.get("Name") != theirs, "dbdata2 must have its own /dbdata volume, not dbdata's"
     restores = []
@@ -268,6 +255,6 @@ def test_c25_clients_serve(docker01, params):
                   en="Removing the volume container nginx-web (docker rm -fv nginx-web) leaves existing clients working")
 def test_c25_server_removed(docker01, params):
     """nginx-web is gone while containers made with --volumes-from nginx-web still run."""
-    assert _get(docker01, params.server) is None, f"{params.server} still exists: docker rm -fv {params.server}"
+    assert container_or_none(docker01, params.server) is None, f"{params.server} still exists: docker rm -fv {params.server}"
     running = [c["Name"][1:] for c in _clients(docker01, params) if c["State"]["Running"]]
     assert running, f"no running container made with --volumes-from {params.server} is left"
