@@ -11,6 +11,7 @@ to its serial console (the course's VNC/console session), i.e. written to the pt
 from __future__ import annotations
 
 from harness.replay import File, Line, Replay, ReplayMistake, Wait
+from labs.common.kvm import console_up, shut_off
 
 VM = "centos7"
 #: the guest's address as the notes give it (10.0.1.51 next to kvm01's 10.0.1.50): host number 51
@@ -30,11 +31,8 @@ def console(text: str, prefix: str = "") -> str:
     return f"{head}printf '%s\\r' {quoted} > \"$(virsh ttyconsole {VM})\""
 
 
-#: the console answers: a shell runs on it (the guest is up); the shell reads in order, so every
-#: line typed before has been run too
-SHELL_UP = (f"P=$(virsh ttyconsole {VM}) && {{ timeout 3 grep -a -m1 -q '^READY-42' < \"$P\" & "
-            "sleep 0.3; printf 'echo READY-$((6*7))\\r' > \"$P\"; wait $!; }")
-SHUT_OFF = f'[ "$(virsh domstate {VM})" = "shut off" ]'
+SHELL_UP = console_up(VM)
+SHUT_OFF = shut_off(VM, press_again=False)
 PAGE_ANSWERS = f"{GUEST_IP}; curl -sf -m 2 -o /dev/null http://${{ip%/*}}/"
 
 STATIC = "killall udhcpc; ip addr flush dev eth0; ip addr add $ip dev eth0; ip route add default via $gw; ping -c 2 -W 2 $gw"

@@ -13,6 +13,7 @@ two configurations are dumped and compared (L868-L870).
 from __future__ import annotations
 
 from harness.replay import Line, Replay, ReplayMistake, Wait
+from labs.common.kvm import console_up, shut_off
 
 VM = "centos7"
 BOOT = "/var/lib/libvirt/boot"
@@ -23,17 +24,6 @@ VIRT_INSTALL = (
     f"--import --boot kernel={BOOT}/vmlinuz,initrd={BOOT}/initrd.gz,"
     "kernel_args=\"quiet console=ttyS0,115200n8 guestshell=1\" "
     "--network network=default --graphics vnc,listen=0.0.0.0,port=5900 --noautoconsole --channel none")
-
-
-def console_up(vm: str) -> str:
-    """The serial console of ``vm`` answers: a shell runs on it (the guest is up)."""
-    return (f"P=$(virsh ttyconsole {vm}) && {{ timeout 3 grep -a -m1 -q '^READY-42' < \"$P\" & "
-            "sleep 0.3; printf 'echo READY-$((6*7))\\r' > \"$P\"; wait $!; }")
-
-
-def shut_off(vm: str) -> str:
-    """``vm`` is shut off; a power-button press it missed (still booting) is pressed again."""
-    return f'[ "$(virsh domstate {vm})" = "shut off" ] || {{ virsh shutdown {vm} >/dev/null 2>&1; false; }}'
 
 
 ACTIONS = (

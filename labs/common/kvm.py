@@ -265,3 +265,21 @@ def iface_bridge(h: Host, nic: str, bridge: str) -> None:
         raise RuntimeError(f"virsh iface-bridge {nic} {bridge}: {res.stderr.strip()}")
     h.put_file("/usr/local/sbin/iface-bridge", IFACE_BRIDGE.read_bytes(), 0o755)
     h.check("/usr/local/sbin/iface-bridge %s %s", nic, bridge)
+
+
+# --------------------------------------------------------------------------- course replays
+# Shell tests the KVM labs' replays wait on (harness.replay.Wait), for VMs without an agent.
+
+
+def console_up(vm: str) -> str:
+    """The serial console of ``vm`` answers: a shell runs on it (the guest is up); the shell reads
+    in order, so every line typed on the console before has been run too."""
+    return (f"P=$(virsh ttyconsole {vm}) && {{ timeout 3 grep -a -m1 -q '^READY-42' < \"$P\" & "
+            "sleep 0.3; printf 'echo READY-$((6*7))\\r' > \"$P\"; wait $!; }")
+
+
+def shut_off(vm: str, press_again: bool = True) -> str:
+    """``vm`` is shut off; with ``press_again``, a power-button press it missed (still booting) is
+    pressed again, as a student who sees it still running would."""
+    test = f'[ "$(virsh domstate {vm})" = "shut off" ]'
+    return test + (f" || {{ virsh shutdown {vm} >/dev/null 2>&1; false; }}" if press_again else "")

@@ -14,6 +14,7 @@ console session), written to the pty `virsh ttyconsole centos7` names.
 from __future__ import annotations
 
 from harness.replay import Line, Replay, ReplayMistake, Wait
+from labs.common.kvm import console_up, shut_off
 
 VM = "centos7"
 BOOT = "/var/lib/libvirt/boot"
@@ -33,11 +34,8 @@ def console(text: str) -> str:
     return f"printf '%s\\r' {quoted} > \"$(virsh ttyconsole {VM})\""
 
 
-#: the console answers: a shell runs on it (the guest is up); the shell reads in order, so every
-#: line typed before has been run too
-CONSOLE_UP = (f"P=$(virsh ttyconsole {VM}) && {{ timeout 3 grep -a -m1 -q '^READY-42' < \"$P\" & "
-              "sleep 0.3; printf 'echo READY-$((6*7))\\r' > \"$P\"; wait $!; }")
-SHUT_OFF = f'[ "$(virsh domstate {VM})" = "shut off" ] || {{ virsh shutdown {VM} >/dev/null 2>&1; false; }}'
+CONSOLE_UP = console_up(VM)
+SHUT_OFF = shut_off(VM)
 #: the snapshot's name: the Unix time snapshot-create ran at (1599034267 in the notes), which the
 #: student reads off its output
 SNAP = f"$(virsh snapshot-current {VM} --name)"

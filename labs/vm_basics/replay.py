@@ -12,6 +12,7 @@ guest's kernel command line (`grubby`, L511), a restart (L512), `virsh console` 
 from __future__ import annotations
 
 from harness.replay import Line, Replay, ReplayMistake, Wait
+from labs.common.kvm import console_up, shut_off
 
 VM = "centos7"
 BOOT = "/var/lib/libvirt/boot"
@@ -32,11 +33,8 @@ VIRT_INSTALL = (
 GUEST_UP = (f"ip=$(virsh domifaddr {VM} | awk '/ipv4/{{split($4,a,\"/\"); print a[1]; exit}}'); "
             "[ -n \"$ip\" ] && curl -sf -m 3 -o /dev/null http://$ip/")
 #: the serial console answers: a shell runs on ttyS0 (after KVM-04)
-CONSOLE_UP = (f"P=$(virsh ttyconsole {VM}) && {{ timeout 3 grep -a -m1 -q '^READY-42' < \"$P\" & "
-              "sleep 0.3; printf 'echo READY-$((6*7))\\r' > \"$P\"; wait $!; }")
-#: shut off; a power-button press the guest missed (still booting) is pressed again, as a student
-#: who sees it still running would
-SHUT_OFF = f'[ "$(virsh domstate {VM})" = "shut off" ] || {{ virsh shutdown {VM} >/dev/null 2>&1; false; }}'
+CONSOLE_UP = console_up(VM)
+SHUT_OFF = shut_off(VM)
 
 
 def _set_args(args: str, seed: str) -> Line:
