@@ -72,8 +72,9 @@ def _journal_checks(path: Path) -> list[dict]:
     return out
 
 
-def test_a_paused_host_costs_two_deadlines_and_the_rest_of_the_class_is_graded(two_students, tmp_path):
-    run_id, hosts = two_students
+def _start_grading(hosts: dict, tmp_path: Path, prefix: str):
+    """`labctl grade` of the two students over SSH (the test's deadlines), started in the
+    background: (process, grade run id, the path of its journal)."""
     inventory = {
         "version": 1,
         "defaults": {"user": "root", "port": 22, "key_file": str(images.ssh_key()), "timeout": DEADLINE,
@@ -83,12 +84,17 @@ def test_a_paused_host_costs_two_deadlines_and_the_rest_of_the_class_is_graded(t
     }
     inv = tmp_path / "class.yaml"
     inv.write_text(yaml.safe_dump(inventory, sort_keys=False))
-    grade_id = f"fg-{new_run_id()}"
-    journal = tmp_path / "reports" / grade_id / "journal.jsonl"
-    t0 = time.monotonic()
+    grade_id = f"{prefix}-{new_run_id()}"
     proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "grade", "--inventory", str(inv), "-j", "2",
                              "--report-dir", str(tmp_path / "reports"), "--run-id", grade_id],
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return proc, grade_id, tmp_path / "reports" / grade_id / "journal.jsonl"
+
+
+def test_a_paused_host_costs_two_deadlines_and_the_rest_of_the_class_is_graded(two_students, tmp_path):
+    run_id, hosts = two_students
+    t0 = time.monotonic()
+    proc, grade_id, journal = _start_grading(hosts, tmp_path, "fg")
     paused_at = None
     try:
         deadline = time.monotonic() + 900
@@ -274,20 +280,7 @@ def test_a_daemon_that_dies_mid_grading_costs_the_student_nothing(two_students, 
     """dockerd of one student stops after two of their checks were graded: their remaining checks
     are ERROR (a fault during the run), none FAIL for it; the other student is graded in full."""
     run_id, hosts = two_students
-    inventory = {
-        "version": 1,
-        "defaults": {"user": "root", "port": 22, "key_file": str(images.ssh_key()), "timeout": DEADLINE,
-                     "connect_timeout": CONNECT, "host_key_policy": "ignore"},
-        "targets": [{"name": t, "labs": list(LABS), "hosts": {"docker01": {"address": h["address"]}}}
-                    for t, h in hosts.items()],
-    }
-    inv = tmp_path / "class.yaml"
-    inv.write_text(yaml.safe_dump(inventory, sort_keys=False))
-    grade_id = f"fd-{new_run_id()}"
-    journal = tmp_path / "reports" / grade_id / "journal.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "grade", "--inventory", str(inv), "-j", "2",
-                             "--report-dir", str(tmp_path / "reports"), "--run-id", grade_id],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc, grade_id, journal = _start_grading(hosts, tmp_path, "fd")
     container = hosts["s2"]["container"]
     stopped = False
     try:
