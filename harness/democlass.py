@@ -305,7 +305,7 @@ def void_address(hosts: list[Host], run_id: str) -> str:
 
     client = docker_client()
     for h in hosts:
-        name = getattr(h._backend, "name", None)
+        name = h.access.container
         if not name:
             continue
         c = client.containers.get(name)

@@ -449,12 +449,10 @@ def open_tunnel(host: Host, address: str, port: int, timeout: float) -> Any:
     """
     import paramiko
 
-    from harness.backends import TimedParamikoBackend
-
-    backend = getattr(host, "_backend", None)
+    way = getattr(host, "reached_by", None)
     where = f"{getattr(host, 'name', '?')} to {address}:{port}"
-    if isinstance(backend, TimedParamikoBackend):
-        transport = backend.transport()
+    if way == "ssh":
+        transport = host.ssh_transport()
         try:
             return transport.open_channel("direct-tcpip", (address, port), ("127.0.0.1", 0), timeout=timeout)
         except paramiko.ChannelException as exc:
@@ -468,18 +466,18 @@ def open_tunnel(host: Host, address: str, port: int, timeout: float) -> Any:
             return chan
         except (paramiko.SSHException, OSError, EOFError) as exc:
             raise GuestTransportError(f"relay {where}: {exc or type(exc).__name__}") from None
-    if backend is not None and getattr(backend, "NAME", "") == "docker":
-        argv = ["docker", "exec", "-i", backend.name, "sh", "-c", RELAY_SCRIPT, "relay", address, str(port)]
+    if way == "docker" and host.access.container:
+        argv = ["docker", "exec", "-i", host.access.container, "sh", "-c", RELAY_SCRIPT, "relay", address, str(port)]
         try:
             return _make_proxy_class()(argv)
         except OSError as exc:
             raise GuestTransportError(f"relay {where}: {exc}") from None
-    if backend is not None and getattr(backend, "NAME", "") == "local":
+    if way == "local":
         try:
             return socket.create_connection((address, port), timeout)
         except OSError as exc:
             raise GuestTransportError(f"connect {where}: {exc.strerror or exc}") from None
-    raise GuestTransportError(f"{where}: no way to tunnel through a {type(backend).__name__} backend")
+    raise GuestTransportError(f"{where}: no way to tunnel through a host reached by {way}")
 
 
 # ------------------------------------------------------------------------------- SSH session

@@ -41,6 +41,7 @@ class Access:
     guest_user: str | None = None
     guest_password: str | None = field(default=None, repr=False)  # never printed
     guest_key_file: str | None = None
+    container: str | None = None  # the Docker container this host is, when it is one on this machine
 
 
 @functools.cache
@@ -227,8 +228,38 @@ class Host:
             raise HostUnreachable(f"{self.name}: cannot reach dockerd at {self.access.docker_url}: {exc}") from exc
         return client
 
+    def connect(self) -> None:
+        """Open the host's command connection now, where it has one (SSH), so that a refusal is
+        raised here with its reason (refused, no route, key refused, host key changed)."""
+        connect = getattr(self._backend, "connect", None)
+        if connect is not None:
+            connect()
+
+    @property
+    def reached_by(self) -> str:
+        """How commands reach this host: ``"ssh"``, ``"docker"`` (a container on this machine,
+        ``access.container``) or ``"local"`` (this machine itself)."""
+        return {"paramiko": "ssh"}.get(self._backend.NAME, self._backend.NAME)
+
+    def ssh_transport(self):  # -> paramiko.Transport | None
+        """The open SSH connection to this host when it is reached over SSH, else ``None``: for
+        SFTP and for tunnels to this host's own VMs (``harness.kvm.guest_ssh``)."""
+        transport = getattr(self._backend, "transport", None)
+        return transport() if transport is not None else None
+
+    def disconnect(self) -> None:
+        """``close()``, and the command connection too (a host whose machine is going away)."""
+        self.close()
+        close = getattr(self._backend, "close", None)
+        if close is not None:
+            try:
+                close()
+            except Exception:
+                pass
+
     def close(self) -> None:
-        """Close the daemon connections opened so far (the backend closes with the process)."""
+        """Close the daemon connections opened so far; the command connection stays open for the
+        next lab on the same host (``disconnect()`` closes it too)."""
         for session in list(self.__dict__.get("guest_sessions", {}).values()):
             try:
                 session.close()

@@ -68,6 +68,7 @@ def container_access(container) -> Access:
         libvirt_uri=f"qemu+unix:///system?socket=/proc/{pid}/root/run/libvirt/libvirt-sock",
         docker_url=f"unix:///proc/{pid}/root/var/run/docker.sock",
         address=address,
+        container=container.name,
     )
 
 

@@ -170,9 +170,7 @@ class StaticProvisioner(Provisioner):
         for spec in lab.topology:
             he = lab_hosts[spec.name]
             host = self.host(target, spec.name, spec.role, he)
-            backend = host._backend
-            if isinstance(backend, TimedParamikoBackend):
-                backend.connect()  # the reason (refused, no route, key refused, host key changed) as it is
+            host.connect()  # the reason (refused, no route, key refused, host key changed) as it is
             if not he.local:
                 probe_daemon(host)
             hosts[spec.name] = host
@@ -185,10 +183,4 @@ class StaticProvisioner(Provisioner):
         with self._lock:
             hosts, self._hosts = list(self._hosts.values()), {}
         for host in hosts:
-            host.close()
-            close = getattr(host._backend, "close", None)
-            if close is not None:
-                try:
-                    close()
-                except Exception:
-                    pass
+            host.disconnect()

@@ -219,11 +219,7 @@ class LibvirtProvisioner(MadeEnvironments, Provisioner):
             env = self.envs.pop((lab.name, target), None)
         if env is not None:
             for host in env.hosts.values():
-                host.close()
-                try:
-                    host._backend.close()
-                except Exception:
-                    pass
+                host.disconnect()
         match = {k: v for k, v in self.marks(lab, target).items() if k != "run_id"}
         for hv in ([env.hv] if env else self.hvs.values()):
             remove_run(hv, self.run_id, match=match)

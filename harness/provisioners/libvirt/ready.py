@@ -130,7 +130,7 @@ def after_ready(host: Host, guest_accel: tuple[str, str], standin_pairs: list[tu
     import paramiko
 
     key = images.ssh_key()
-    with paramiko.SFTPClient.from_transport(host._backend.transport()) as sftp:  # never on a command line
+    with paramiko.SFTPClient.from_transport(host.ssh_transport()) as sftp:  # never on a command line
         try:
             sftp.mkdir("/opt/labharness/ssh", 0o700)
         except OSError:

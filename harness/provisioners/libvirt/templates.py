@@ -254,13 +254,13 @@ class Templates:
                 t_ready = time.monotonic()
                 # a small saved state restores faster: drop the page cache (it refills from the overlays)
                 host.run("sync; echo 3 > /proc/sys/vm/drop_caches", timeout=120)
-                host._backend.close()
+                host.disconnect()
                 hv.conn.lookupByName(name).save(tpl.save)
                 Path(f"{base}.ok").write_text(f"{self.image.recipe} {role.value} {dt_now()}\n")
                 hv.refresh()
             except BaseException as exc:
                 if host is not None:
-                    host._backend.close()
+                    host.disconnect()
                 remove_run(hv, self.run_id, match={"template": key})
                 for suffix in (".qcow2", ".docker.qcow2", ".save", ".console.log"):
                     hv.delete_volume(f"warm-{key}{suffix}")
