@@ -51,7 +51,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from harness.inventory import load_inventory  # noqa: E402
+from harness.hosts.inventory import load_inventory  # noqa: E402
 
 
 API_STANDIN = "virsh -c qemu:///system list --all"
@@ -83,7 +83,7 @@ def plan(grades: dict, inventory, demo: dict) -> list[tuple[str, str, str, list[
             for c in lr["checks"]:
                 reference[(lab, c["check"])] = commands_of(c)
     rows = []
-    from harness import catalog
+    from harness.core import catalog
 
     labs = catalog.all_labs()
     for t in inventory.targets:
@@ -191,8 +191,8 @@ def baseline_estimate(rows, inventory, demo: dict, error_sample: int) -> tuple[f
 
 def run_floor(rows, inventory, demo: dict) -> tuple[float, dict]:
     """The commands alone, over one open shell session per host, for one student per state, scaled."""
-    from harness.backends import TimedParamikoBackend
-    from harness.ssh import HostKeyPolicy
+    from harness.hosts.backends import TimedParamikoBackend
+    from harness.hosts.ssh import HostKeyPolicy
 
     states = {s: i["state"] for s, i in demo["students"].items()}
     per_state = Counter(states.values())
@@ -230,7 +230,7 @@ def run_floor(rows, inventory, demo: dict) -> tuple[float, dict]:
 
 def one_class(ns, labs: list[str] | None, work: Path) -> dict:
     """Make a class on ``labs``, grade it with the harness, estimate the baseline and the floor."""
-    from harness import democlass
+    from harness.demo import democlass
 
     made = ns.inventory is None
     t0 = time.monotonic()
@@ -295,7 +295,7 @@ def main() -> int:
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ns = ap.parse_args()
 
-    from harness import catalog
+    from harness.core import catalog
 
     names = [x for x in (ns.labs or "").split(",") if x] or list(catalog.all_labs())
     if ns.inventory is not None:

@@ -41,7 +41,7 @@ def loadavg() -> str:
 
 
 def bench_build(cold: bool) -> list[dict]:
-    from harness import hostimage
+    from harness.provisioners.libvirt import hostimage
 
     rows = []
     if cold:
@@ -71,10 +71,10 @@ def bench_build(cold: bool) -> list[dict]:
 
 
 def bench_ready(modes: list[str], sizes: list[int]) -> list[dict]:
-    from harness.host import Role
-    from harness.lab import HostSpec, Lab
+    from harness.core.lab import Role
+    from harness.core.lab import HostSpec, Lab
     from harness.provisioners.libvirt import LibvirtProvisioner
-    from harness.runs import RunLock
+    from harness.core.runs import RunLock
 
     rows = []
     run_id = f"bench-{os.getpid() % 100000}"
@@ -117,7 +117,7 @@ def bench_ready(modes: list[str], sizes: list[int]) -> list[dict]:
 
 
 def bench_labs(labs: list[str], mode: str) -> list[dict]:
-    from harness.hostimage import validate_pytest_args
+    from harness.provisioners.libvirt.hostimage import validate_pytest_args
 
     rows = []
     for lab in labs:

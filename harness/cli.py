@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from harness.errors import UsageError
+from harness.core.errors import UsageError
 
 EXIT_USAGE = 2
 EXIT_RERUN = 3  # graded, but some students' checks are ERROR: they need a re-run
@@ -47,8 +47,8 @@ def _pytest(args: list[str]) -> int:
 
 def _check_run_options(ns: argparse.Namespace) -> None:
     """Every option checked before anything runs: one line and exit 2 for each mistake."""
-    from harness import catalog
-    from harness.runs import valid_run_id
+    from harness.core import catalog
+    from harness.core.runs import valid_run_id
 
     jobs = str(ns.jobs)
     if jobs != "auto" and not (jobs.isdigit() and int(jobs) >= 1):
@@ -78,7 +78,7 @@ def _check_run_options(ns: argparse.Namespace) -> None:
 
 
 def _common(ns: argparse.Namespace, only: set[str] | None = None) -> list[str]:
-    from harness import catalog
+    from harness.core import catalog
 
     _check_run_options(ns)
     labs = [lab for lab in catalog.select(_labs_arg(ns.labs)) if only is None or lab.name in only]
@@ -101,7 +101,7 @@ def cmd_validate(ns: argparse.Namespace) -> int:
     if ns.image and ns.workers:
         raise UsageError("--workers runs container hosts on the workers; --image is not supported with it")
     if ns.image:  # nested host VMs booted from a host image (the libvirt provisioner)
-        from harness.hostimage import cli_validate_image
+        from harness.provisioners.libvirt.hostimage import cli_validate_image
 
         return cli_validate_image(ns.image, ns.hypervisor, _common(ns))
     if ns.hypervisor:
@@ -117,15 +117,15 @@ def cmd_validate(ns: argparse.Namespace) -> int:
 
 
 def cmd_image(ns: argparse.Namespace) -> int:
-    from harness.hostimage import cli_image_build
+    from harness.provisioners.libvirt.hostimage import cli_image_build
 
     return cli_image_build(ns.rest)
 
 
 def cmd_grade(ns: argparse.Namespace) -> int:
-    from harness import catalog
-    from harness.inventory import load_inventory
-    from harness.runs import new_run_id, valid_run_id
+    from harness.core import catalog
+    from harness.hosts.inventory import load_inventory
+    from harness.core.runs import new_run_id, valid_run_id
 
     inventory = load_inventory(ns.inventory, known_labs=catalog.all_labs())  # fail fast: every mistake, with its line
     asked = [t.labs for t in inventory.targets]
@@ -162,7 +162,7 @@ def cmd_grade(ns: argparse.Namespace) -> int:
 def _distributed(ns: argparse.Namespace, args: list[str], mode: str) -> int:
     """The run on a pool of Celery workers (``--workers URL``): harness/distributed/controller.py."""
     from harness.distributed import controller
-    from harness.runs import new_run_id
+    from harness.core.runs import new_run_id
 
     ns.run_id = ns.run_id or new_run_id()
     return controller.run(ns, args, mode)
@@ -175,7 +175,7 @@ def cmd_worker(ns: argparse.Namespace) -> int:
 
 
 def cmd_demo_class(ns: argparse.Namespace) -> int:
-    from harness import democlass
+    from harness.demo import democlass
 
     if ns.down:
         democlass.down(out=Path(ns.out) if not ns.run_id else None, run_id=ns.run_id)
@@ -189,7 +189,7 @@ def cmd_demo_class(ns: argparse.Namespace) -> int:
 
 def cmd_report(ns: argparse.Namespace) -> int:
     """Write a run's reports again from its journal: after a killed controller, or to re-render."""
-    from harness.journal import FILENAME, result_from_journal
+    from harness.reporting.journal import FILENAME, result_from_journal
     from harness.reporting import score_table, write_reports
 
     run_dir = Path(ns.run_dir)
@@ -208,9 +208,9 @@ def cmd_report(ns: argparse.Namespace) -> int:
 
 
 def cmd_reap(ns: argparse.Namespace) -> int:
-    from harness import reap
+    from harness.provisioners import reap
     from harness.provisioners.container import docker_client
-    from harness.runs import valid_run_id
+    from harness.core.runs import valid_run_id
 
     if ns.run_id is not None and not valid_run_id(ns.run_id):
         raise UsageError(f"--run-id {ns.run_id!r}: use 3-41 lowercase letters, digits and dashes")
@@ -224,7 +224,7 @@ def cmd_reap(ns: argparse.Namespace) -> int:
 
 
 def cmd_labs(ns: argparse.Namespace) -> int:
-    from harness import catalog
+    from harness.core import catalog
 
     for lab in catalog.all_labs().values():
         hosts = ", ".join(f"{h.name} ({h.role.value})" for h in lab.topology)
@@ -267,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "Prints progress, then a table sorted by score; reports go to REPORT_DIR/<run-id>/. "
                     f"Exit status: 0 all graded, {EXIT_RERUN} some students need a re-run (ERROR checks), "
                     f"{EXIT_USAGE} bad input.")
-    g.add_argument("--inventory", required=True, help="inventory YAML (format: harness/inventory.py)")
+    g.add_argument("--inventory", required=True, help="inventory YAML (format: harness/hosts/inventory.py)")
     g.add_argument("--host-key-policy", choices=("tofu", "strict", "ignore"),
                    help="SSH host keys: tofu (default: record on first use, refuse a change), strict, ignore")
     g.add_argument("--known-hosts", metavar="FILE", help="the harness's known_hosts file (default: in $LABHARNESS_CACHE/ssh)")

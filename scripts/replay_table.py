@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness import replay  # noqa: E402
+from harness.core import replay  # noqa: E402
 
 BEGIN, END = "<!-- replay-table -->", "<!-- /replay-table -->"
 
@@ -28,7 +28,7 @@ def block(lab: str) -> str:
 
 
 def summary(labs: list[str]) -> str:
-    from harness import catalog
+    from harness.core import catalog
 
     lines = ["| lab | checks | fresh FAIL | complete FAIL | mistakes (each: FAILs) | all mistakes FAIL | unreachable ERROR | adaptations |",
              "|---|---|---|---|---|---|---|---|"]

@@ -64,7 +64,7 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   [ -x .venv/bin/python ] || python3 -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v 'is ignored' || true
   .venv/bin/pip install -q --disable-pip-version-check -e . 2>&1 | grep -v 'is ignored' || true
-  .venv/bin/python -c 'import harness.plugin, libvirt, docker, testinfra, allure_pytest, xdist, celery, redis' 
+  .venv/bin/python -c 'import harness.plugin.hooks, libvirt, docker, testinfra, allure_pytest, xdist, celery, redis' 
   echo "$want" > "$stamp"
 else
   say "python: .venv up to date"

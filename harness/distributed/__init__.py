@@ -6,7 +6,7 @@ validate mode. The controller (``labctl grade|validate --workers redis://...``, 
 planned, queues one Celery task per unit (queue ``grade`` for SSH-only grading, ``provision`` for
 units that make hosts), shows the usual progress, and appends every check and environment record
 a unit sends back to its journal; the reports (grades.json, CSV, HTML, JUnit, Allure) are then
-written from that journal exactly as for a local run (``harness.journal.result_from_journal``).
+written from that journal exactly as for a local run (``harness.reporting.journal.result_from_journal``).
 
 A worker (``labctl worker --broker URL``, module ``tasks``) runs a unit as its own pytest session
 in a subprocess: the same plugin, restricted to that target (a one-target inventory) and lab, with
@@ -97,7 +97,7 @@ def redact(url: str) -> str:
 
 def check_broker(url: str, timeout: float = 4.0) -> None:
     """One clear line (UsageError, exit 2) when the broker does not answer."""
-    from harness.errors import UsageError
+    from harness.core.errors import UsageError
 
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise UsageError(f"--workers {redact(url)}: give a Redis URL, e.g. redis://controller:6379/0")
@@ -129,7 +129,7 @@ def seed_cache(dest, source=None) -> None:
     import subprocess
     from pathlib import Path
 
-    from harness.runs import cache_dir
+    from harness.core.runs import cache_dir
 
     source, dest = Path(source or cache_dir()), Path(dest)
     dest.mkdir(parents=True, exist_ok=True)

@@ -28,9 +28,9 @@ import pytest
 
 from harness.distributed import (HEARTBEAT_TTL, KEY_TTL, MAX_ATTEMPTS, QUEUE_GRADE, QUEUE_PROVISION, app, check_broker, configure,
                                  key, redact)
-from harness.errors import UsageError
-from harness.journal import FILENAME, Journal, Planned
-from harness.model import CheckResult, Hint, Outcome
+from harness.core.errors import UsageError
+from harness.reporting.journal import FILENAME, Journal, Planned
+from harness.core.model import CheckResult, Hint, Outcome
 
 POLL = 0.02  # seconds between two looks at the results (one MGET for every unit in flight)
 BROKER_GRACE = float(os.environ.get("LABHARNESS_BROKER_GRACE", "15"))  # broker unreachable this long: give up
@@ -94,7 +94,7 @@ class _Collector:
     @pytest.hookimpl(trylast=True)
     def pytest_configure(self, config: pytest.Config) -> None:
         """Validate mode: the hosts are made on the workers, so planning needs no dockerd (nor a KVM probe) here."""
-        from harness.plugin import SESSION_KEY
+        from harness.plugin.keys import SESSION_KEY
 
         session = config.stash.get(SESSION_KEY, None)
         if session is not None and session.provisioner_name != "static":
@@ -102,8 +102,8 @@ class _Collector:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        from harness.plugin import lab_of
-        from harness.recording import planned_from_item
+        from harness.core.lab import lab_of
+        from harness.plugin.recording import planned_from_item
 
         for item in session.items:
             lab = lab_of(getattr(item, "module", None))
@@ -193,7 +193,7 @@ class Controller:
     # ------------------------------------------------------------------ set-up
 
     def prepare(self) -> None:
-        from harness.runs import RunLock
+        from harness.core.runs import RunLock
 
         if len(self.run_id) > MAX_RUN_ID:
             raise UsageError(f"--run-id {self.run_id!r}: at most {MAX_RUN_ID} characters with --workers "
@@ -241,7 +241,7 @@ class Controller:
         print(f"run {self.run_id}: {len(planned)} checks in {what}, on the workers of {redact(self.url)}", flush=True)
         if self.mode != "grade":
             return
-        from harness.progress import ProgressReporter
+        from harness.plugin.progress import ProgressReporter
 
         class _Printed(ProgressReporter):
             def _write(self, line: str) -> None:
@@ -256,7 +256,7 @@ class Controller:
     def _progress_check(self, result: dict[str, Any], worker: str) -> None:
         if self.progress is None:
             return
-        from harness.plugin import RESULT_KEY
+        from harness.plugin.keys import RESULT_KEY
 
         report = SimpleNamespace(user_properties=[(RESULT_KEY, json.dumps(result))],
                                  node=SimpleNamespace(gateway=SimpleNamespace(id=worker)))
@@ -425,7 +425,7 @@ class Controller:
     # ------------------------------------------------------------------ the end
 
     def finish(self) -> int:
-        from harness.journal import result_from_journal
+        from harness.reporting.journal import result_from_journal
         from harness.reporting import score_table, write_reports
 
         try:

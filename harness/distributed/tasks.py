@@ -31,7 +31,7 @@ MAX_FILE = 4 << 20  # an Allure attachment larger than this is not shipped
 
 def clean_stale(base: Path, min_age: float = 60.0) -> list[str]:
     """Remove what killed units left in ``base`` (``lh-units/``): their run lock is no longer held."""
-    from harness.runs import run_is_alive, valid_run_id
+    from harness.core.runs import run_is_alive, valid_run_id
 
     removed = []
     if not base.is_dir():
@@ -109,8 +109,8 @@ def _unit_inventory(spec: dict[str, Any], path: Path) -> None:
 
 def execute(spec: dict[str, Any], attempt: int) -> dict[str, Any]:
     """Run the unit's pytest session; what it recorded, however it ended."""
-    from harness import catalog
-    from harness.journal import FILENAME, read
+    from harness.core import catalog
+    from harness.reporting.journal import FILENAME, read
 
     base = Path.cwd() / "lh-units"
     base.mkdir(parents=True, exist_ok=True)
@@ -169,7 +169,7 @@ from celery.signals import worker_process_init  # noqa: E402
 def _warm(**_: Any) -> None:
     """Import the labs once per pool process, not in the first unit's time."""
     try:
-        from harness import catalog
+        from harness.core import catalog
 
         catalog.all_labs()
     except Exception:  # a broken lab shows in its unit's session, with its message

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from harness.distributed import QUEUES, app, check_broker, configure, redact, worker_name
-from harness.errors import UsageError
+from harness.core.errors import UsageError
 
 
 def main(broker: str, concurrency: int, queues: list[str], name: str | None = None, loglevel: str = "INFO") -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from harness.errors import UsageError
+from harness.core.errors import UsageError
 from harness.provisioners.base import Provisioner
 
 #: name -> "module:class", imported on use (libvirt-python is only needed by the libvirt one)

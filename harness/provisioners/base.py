@@ -2,7 +2,7 @@
 
 The plugin never names a provisioner: it asks the class which mode a run takes by default,
 whether it makes hosts, how xdist should group work, what the report should name, and asks the
-instance for its targets and its guests' accelerator. (Reaping is ``harness/reap.py``, above the
+instance for its targets and its guests' accelerator. (Reaping is ``harness/provisioners/reap.py``, above the
 provisioners: it knows every kind of leftover.) A new
 provisioner is one module here and one line in ``harness/provisioners/__init__.py``.
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 import abc
 from typing import Any
 
-from harness.host import Host
-from harness.lab import Lab
+from harness.hosts.host import Host
+from harness.core.lab import Lab
 
 
 class Provisioner(abc.ABC):

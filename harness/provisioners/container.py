@@ -22,21 +22,21 @@ from concurrent.futures import ThreadPoolExecutor
 import docker
 import docker.errors
 
-from harness import images
-from harness.backends import TimedDockerBackend
-from harness.errors import ProvisioningError, UsageError
-from harness.host import Access, Host, Role
-from harness.lab import Lab
+from harness.core import artefacts
+from harness.hosts.backends import TimedDockerBackend
+from harness.core.errors import ProvisioningError, UsageError
+from harness.hosts.host import Access, Host, Role
+from harness.core.lab import Lab
 from harness.provisioners.base import Provisioner
 from harness.provisioners.naming import DOCKER_LABELS, MadeEnvironments, xdist_worker
-from harness.runs import cache_dir
-from harness.wait import wait_until
+from harness.core.runs import cache_dir
+from harness.core.wait import wait_until
 
 log = logging.getLogger(__name__)
 
 READY_FILE = "/run/labharness-ready"
 READY_TIMEOUT = 90.0
-IMAGE_FOR_ROLE = {Role.KVM_HOST: images.KVM_HOST_IMAGE, Role.DOCKER_HOST: images.DOCKER_HOST_IMAGE,
+IMAGE_FOR_ROLE = {Role.KVM_HOST: artefacts.KVM_HOST_IMAGE, Role.DOCKER_HOST: artefacts.DOCKER_HOST_IMAGE,
                   Role.STORAGE_HOST: "labharness/storage-host:latest"}
 
 # Every capability but CAP_SYS_RESOURCE, which this machine's root lacks (see notes/docker.md).
@@ -77,7 +77,7 @@ def host_from_container(name: str, role: Role, container_name: str) -> Host:
     try:
         container = client.containers.get(container_name)
     except docker.errors.NotFound:
-        from harness.errors import HostUnreachable
+        from harness.core.errors import HostUnreachable
 
         raise HostUnreachable(f"{name}: container {container_name!r} does not exist") from None
     return Host(name, role, TimedDockerBackend(container_name), container_access(container))
@@ -102,9 +102,9 @@ class ContainerProvisioner(MadeEnvironments, Provisioner):
         """Guests on kvm-host containers use this machine's accelerator: probed on first need
         (a KVM boot probe, cached), never at collection time."""
         if self._accel is None:
-            from harness import capabilities
+            from harness.kvm import accel
 
-            self._accel = capabilities.guest_accel()
+            self._accel = accel.guest_accel()
         return self._accel
 
     @property
@@ -119,7 +119,7 @@ class ContainerProvisioner(MadeEnvironments, Provisioner):
 
     def create(self, lab: Lab, target: str) -> dict[str, Host]:
         prefix = self._prefix(lab, target)
-        images.require(images.ssh_key(), "the harness's SSH key")
+        artefacts.require(artefacts.ssh_key(), "the harness's SSH key")
         for role in lab.roles:
             try:
                 self.client.images.get(IMAGE_FOR_ROLE[role])
@@ -138,8 +138,8 @@ class ContainerProvisioner(MadeEnvironments, Provisioner):
             hosts[spec.name] = host
         standins, tar = [], None
         if Role.DOCKER_HOST in lab.roles:  # only the course images this lab uses: loading is the slow part
-            standins = images.standins_for(lab.images)
-            tar = images.standins_tar(standins)
+            standins = artefacts.standins_for(lab.images)
+            tar = artefacts.standins_tar(standins)
         with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
             list(pool.map(lambda h: self._after_ready(h, tar, standins), hosts.values()))
         return hosts
@@ -150,7 +150,7 @@ class ContainerProvisioner(MadeEnvironments, Provisioner):
                 "--network-alias", name,  # hosts reach each other by their course names (kvm02, manager)
                 *PSEUDO_PRIVILEGED, "--device", "/dev/net/tun",
                 "-v", f"{cache_dir()}:/opt/labharness:ro",
-                "-v", f"{images.ssh_key()}.pub:/etc/labharness/authorized_keys:ro",
+                "-v", f"{artefacts.ssh_key()}.pub:/etc/labharness/authorized_keys:ro",
                 "-e", f"LABHARNESS_ROLE={role.value}", "-e", f"LABHARNESS_RUN={self.run_id}"]
         for k, v in self._labels(lab, target, name).items():
             argv += ["--label", f"{k}={v}"]

@@ -3,7 +3,7 @@
 An environment is one lab's hosts for one target. Its objects (containers, volumes and Docker
 networks; L1 domains, overlays and libvirt networks) are named ``lh-<run id>-[<worker>-]<lab>[-<target>]``
 and carry the same marks — run id, lab, target, xdist worker, host — as Docker labels
-(``harness.runs.LABEL_*``) or as a domain's ``<metadata>``. The marks are the truth ``destroy``
+(``harness.core.runs.LABEL_*``) or as a domain's ``<metadata>``. The marks are the truth ``destroy``
 and the reaper go by; the worker among them keeps xdist workers of one run from sharing (or
 removing) each other's hosts.
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import os
 
-from harness.lab import Lab
-from harness.runs import LABEL_HOST, LABEL_LAB, LABEL_RUN, LABEL_TARGET, LABEL_WORKER, NAME_PREFIX
+from harness.core.lab import Lab
+from harness.core.runs import LABEL_HOST, LABEL_LAB, LABEL_RUN, LABEL_TARGET, LABEL_WORKER, NAME_PREFIX
 
 #: the one target of a validate run: hosts made fresh, solutions run on them
 VALIDATE_TARGET = "validate"

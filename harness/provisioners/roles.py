@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.host import Role
+from harness.core.lab import Role
 
 
 @dataclass(frozen=True)

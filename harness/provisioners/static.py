@@ -16,16 +16,16 @@ import atexit
 import dataclasses
 import threading
 
-from harness.backends import TimedLocalBackend, TimedParamikoBackend
-from harness.catalog import all_labs
-from harness.errors import HarnessError, HostUnreachable, UsageError
-from harness.host import Access, Host, Role
-from harness.inventory import HostEntry, load_inventory
-from harness.lab import Lab
+from harness.hosts.backends import TimedLocalBackend, TimedParamikoBackend
+from harness.core.catalog import all_labs
+from harness.core.errors import HarnessError, HostUnreachable, UsageError
+from harness.hosts.host import Access, Host, Role
+from harness.hosts.inventory import HostEntry, load_inventory
+from harness.core.lab import Lab
 from harness.provisioners.base import Provisioner
 from harness.provisioners.container import host_from_container
 from harness.provisioners.roles import DAEMON_PROBES
-from harness.ssh import HostKeyPolicy
+from harness.hosts.ssh import HostKeyPolicy
 
 
 class DaemonUnavailable(HostUnreachable):

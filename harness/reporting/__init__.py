@@ -1,7 +1,7 @@
 """Reports of a run (DESIGN.md section 6): ``grades.json``, ``grades.csv``, ``report.html`` with a
 page per target, and the terminal score table.
 
-Every writer reads only the :class:`~harness.model.RunResult`, so all reports can be rebuilt
+Every writer reads only the :class:`~harness.core.model.RunResult`, so all reports can be rebuilt
 from ``grades.json`` alone (``load_run``).
 """
 
@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.model import RunResult, TargetResult
+from harness.core.model import RunResult, TargetResult
 from harness.reporting.csvout import floor_percent, fmt_num, write_csv
 from harness.reporting.html import target_slug, write_html
 from harness.reporting.jsonout import load_run, write_json

@@ -11,7 +11,7 @@ import csv
 import math
 from pathlib import Path
 
-from harness.model import RunResult, TargetResult
+from harness.core.model import RunResult, TargetResult
 
 FILENAME = "grades.csv"
 TAIL_COLUMNS = ["total", "max", "percent", "ungraded", "skipped", "complete"]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import jinja2
 
-from harness.model import LabResult, Outcome, RunResult, TargetResult
+from harness.core.model import LabResult, Outcome, RunResult, TargetResult
 from harness.reporting.csvout import floor_percent, fmt_num
 from harness.reporting.rerun import error_reason, needs_rerun
 

@@ -7,7 +7,7 @@ import json
 import os
 from pathlib import Path
 
-from harness.model import RunResult
+from harness.core.model import RunResult
 
 FILENAME = "grades.json"
 

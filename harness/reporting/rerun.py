@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from harness.model import Outcome, RunResult, TargetResult
+from harness.core.model import Outcome, RunResult, TargetResult
 
 
 def needs_rerun(run: RunResult) -> list[tuple[TargetResult, list[str], str]]:

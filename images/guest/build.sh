@@ -15,7 +15,7 @@
 #
 # The guest's root password is ${LH_GUEST_ROOT_PASSWORD:-123456} (dropbear allows root to log in
 # with it on port 22): the course's notes `ssh root@` into their CentOS VMs but never print the
-# password they set in anaconda, so the harness assumes 123456 (harness/guest_ssh.py
+# password they set in anaconda, so the harness assumes 123456 (harness/kvm/guest_ssh.py
 # COURSE_ROOT_PASSWORD; the inventory's guest_password overrides it for a class).
 #
 # Needs (host, Debian 12): apt-get, dpkg-deb, busybox-static, cpio, gzip, ldd, flock, and the

@@ -1,7 +1,7 @@
 #!/bin/bash
 # images/hostimage/build.sh OUT -- build the L1 host image (a nested KVM/Docker host VM) offline.
 #
-# Normally run through `labctl image build` (harness/hostimage.py), which resolves the kernel,
+# Normally run through `labctl image build` (harness/provisioners/libvirt/hostimage.py), which resolves the kernel,
 # computes the recipe hash, picks OUT = $LABHARNESS_CACHE/hostimage/<hash> and passes:
 #   LH_CACHE        cache root for this builder ($LABHARNESS_CACHE/hostimage): debootstrap .debs,
 #                   the stage-1 rootfs tarball, downloads, logs

@@ -12,7 +12,7 @@
 # with it `docker run` on the default bridge until the machine's dockerd restarts); in its own
 # namespace it sees only a loopback, and its layer mounts vanish with it. Its socket is a file, so
 # the docker CLI reaches it from here all the same. Without unshare it does not start at all.
-# Normally run by harness/hostimage.py (docker_data), which names OUT by a hash of the inputs.
+# Normally run by harness/provisioners/libvirt/hostimage.py (docker_data), which names OUT by a hash of the inputs.
 #   docker-data.sh --check-daemon DIR   only start the private dockerd under DIR, ask it, stop it
 #                                       (what tests/integration/test_fault_isolation.py runs)
 set -euo pipefail

@@ -10,7 +10,7 @@ to its serial console (the course's VNC/console session), i.e. written to the pt
 
 from __future__ import annotations
 
-from harness.replay import File, Line, Replay, ReplayMistake, Wait
+from harness.core.replay import File, Line, Replay, ReplayMistake, Wait
 from labs.common.kvm import console_up, shut_off
 
 VM = "centos7"

@@ -9,8 +9,8 @@ page into the guest's web server, which a browser on another machine then shows.
 from __future__ import annotations
 
 
-from harness.lab import LabEnv, Solution
-from harness.wait import wait_until
+from harness.core.lab import LabEnv, Solution
+from harness.core.wait import wait_until
 from labs.bridging.addresses import course_guest_address
 from labs.common.kvm import agent, data_path, default_gateway, iface_bridge, virt_install, wait_agent
 

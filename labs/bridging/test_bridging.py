@@ -9,7 +9,7 @@ that is no bridge or tap (ens33 in the notes; `host_nic` overrides it): see addr
 
 import pytest
 
-from harness import evidence
+from harness.core import evidence
 from labs.bridging.addresses import course_guest_address, host_nics
 from labs.common.kvm import default_gateway, domain, guest, guest_run, xml
 

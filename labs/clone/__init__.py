@@ -3,8 +3,8 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.host import Role
-from harness.lab import HostSpec, Lab
+from harness.core.lab import Role
+from harness.core.lab import HostSpec, Lab
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ two configurations are dumped and compared (L868-L870).
 
 from __future__ import annotations
 
-from harness.replay import Line, Replay, ReplayMistake, Wait
+from harness.core.replay import Line, Replay, ReplayMistake, Wait
 from labs.common.kvm import console_up, shut_off
 
 VM = "centos7"

@@ -8,7 +8,7 @@ and diff the two configurations with vimdiff; neither VM is started again.
 
 from __future__ import annotations
 
-from harness.lab import LabEnv, Solution
+from harness.core.lab import LabEnv, Solution
 from labs.common.kvm import data_path, shutdown, virt_install, wait_agent
 
 solution = Solution()

@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from harness import evidence
+from harness.core import evidence
 from labs.common.kvm import domain, xml
 
 

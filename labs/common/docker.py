@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import HarnessError
+from harness.core.errors import HarnessError
 
 #: what the docker CLI prints when it cannot reach dockerd (any version since 1.x)
 _DAEMON_GONE = ("Cannot connect to the Docker daemon", "Is the docker daemon running", "error during connect")

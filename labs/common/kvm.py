@@ -4,7 +4,7 @@ Solution side: ``virt_install`` makes a VM the way the course does (virt-install
 course's names and sizes), with the lab guest in place of the CentOS 7 install: the guest's
 kernel and initrd are booted directly (``--import --boot kernel=...``), and a guest agent
 channel lets the harness see inside without SSH. Check side: ``domain``/``xml`` read a VM,
-``guest`` gives its own view (harness.guest_ssh.GuestView: the agent when it answers, else SSH
+``guest`` gives its own view (harness.kvm.guest_ssh.GuestView: the agent when it answers, else SSH
 through the KVM host, as the course's VMs run no agent).
 """
 
@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.guest import AGENT_CHANNEL, GuestAgent
-from harness.guest_ssh import GuestView
-from harness.host import Host
-from harness.lab import LabEnv
-from harness.wait import wait_until
+from harness.kvm.guest import AGENT_CHANNEL, GuestAgent
+from harness.kvm.guest_ssh import GuestView
+from harness.hosts.host import Host
+from harness.core.lab import LabEnv
+from harness.core.wait import wait_until
 
 BOOT_DIR = "/var/lib/libvirt/boot"
 OS_VARIANT = "rhel7.0"  # the notes' `--os-variant rhel7`, as today's osinfo-db names it
@@ -190,7 +190,7 @@ def disk(root: ET.Element, target: str) -> ET.Element | None:
 
 def guest(h: Host, name: str) -> GuestView:
     """The guest's own view of a running VM: its agent when that answers, else SSH through ``h``
-    (see harness.guest_ssh). A VM that is not running is a FAIL; a guest that cannot be reached
+    (see harness.kvm.guest_ssh). A VM that is not running is a FAIL; a guest that cannot be reached
     (no address, credential refused, transport) is an ERROR naming why, raised on first use."""
     dom = domain(h, name)
     assert dom.isActive(), f"{name} is not running"
@@ -199,7 +199,7 @@ def guest(h: Host, name: str) -> GuestView:
 
 def guest_run(view: GuestView, script: str):
     """Run a read-only shell script in the guest; the result goes into the evidence."""
-    from harness import evidence
+    from harness.core import evidence
 
     res = view.run(script, timeout=30)
     evidence.add(f"guest ({view.transport}): {script}", f"exit {res.rc}\n{res.stdout}\n{res.stderr}")
@@ -216,7 +216,7 @@ def console_reply(h: Host, name: str, send: bytes = b"\r", timeout: float = 10.0
     """
     import libvirt
 
-    from harness import evidence
+    from harness.core import evidence
 
     dom = domain(h, name)
     conn = h.libvirt
@@ -268,7 +268,7 @@ def iface_bridge(h: Host, nic: str, bridge: str) -> None:
 
 
 # --------------------------------------------------------------------------- course replays
-# Shell tests the KVM labs' replays wait on (harness.replay.Wait), for VMs without an agent.
+# Shell tests the KVM labs' replays wait on (harness.core.replay.Wait), for VMs without an agent.
 
 
 def console_up(vm: str) -> str:

@@ -10,7 +10,7 @@ run either part with Compose v2 (`docker compose`), which needs DK36's file conv
 
 from __future__ import annotations
 
-from harness.replay import File, Line, Replay, ReplayMistake, Wait
+from harness.core.replay import File, Line, Replay, ReplayMistake, Wait
 
 H = "docker01"
 CT = "/root/composetest"

@@ -8,8 +8,8 @@ with Compose v2 (DK36 then ships the converted `services:` file, which v2 needs)
 
 from __future__ import annotations
 
-from harness.lab import LabEnv, Solution
-from harness.replay import run_actions
+from harness.core.lab import LabEnv, Solution
+from harness.core.replay import run_actions
 from labs.compose import replay, state
 
 solution = Solution()

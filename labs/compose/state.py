@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 
-from harness.errors import UsageError
+from harness.core.errors import UsageError
 from labs.common.docker import DockerUnavailable, docker
 
 CLIS = ("docker-compose", "docker compose")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.probes import http_get
+from harness.hosts.probes import http_get
 from labs.common.docker import docker
 from labs.compose import state
 

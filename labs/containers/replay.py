@@ -7,7 +7,7 @@ difference. Interactive shells (``-it``) are typed under ``script`` so the conta
 terminal, with the lines the notes type into it on standard input.
 """
 
-from harness.replay import Line, Replay, ReplayMistake
+from harness.core.replay import Line, Replay, ReplayMistake
 
 H = "docker01"
 

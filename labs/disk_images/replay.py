@@ -6,7 +6,7 @@ serial console of KVM-04) are typed on centos7's serial console with ``vm-consol
 non-interactive equivalent of ``virsh console centos7`` and a keyboard.
 """
 
-from harness.replay import File, Line, Replay, ReplayMistake, Wait
+from harness.core.replay import File, Line, Replay, ReplayMistake, Wait
 
 H = "kvm01"
 D = "/data"

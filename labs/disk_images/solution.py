@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import posixpath
 
-from harness.guest import GuestAgent
-from harness.lab import LabEnv, Solution
-from harness.wait import wait_until
+from harness.kvm.guest import GuestAgent
+from harness.core.lab import LabEnv, Solution
+from harness.core.wait import wait_until
 
 solution = Solution()
 BOOT_DIR = "/var/lib/libvirt/boot"

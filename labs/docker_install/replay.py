@@ -5,7 +5,7 @@ mirror in daemon.json and a restart (DK03), the sanity commands (DK04), the quic
 port 80 (DK05), hello-world (A01), then C01's page written inside that nginx container.
 """
 
-from harness.replay import File, Line, Replay, ReplayMistake
+from harness.core.replay import File, Line, Replay, ReplayMistake
 
 H = "docker01"
 # the container the student reads off `docker ps` (the notes: e617ca1db9a5, a random name)

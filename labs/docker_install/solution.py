@@ -7,7 +7,7 @@ a yum repository on CentOS 7); there is no systemd, so `systemctl restart docker
 
 from __future__ import annotations
 
-from harness.lab import LabEnv, Solution
+from harness.core.lab import LabEnv, Solution
 from labs.common.docker import merge_daemon_json
 
 solution = Solution()

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from harness.probes import http_get
+from harness.hosts.probes import http_get
 from labs.common.docker import Want, docker, find_container, find_containers
 from labs.docker_install.solution import mirrors
 

@@ -4,8 +4,8 @@ instruction does, and the other route to a custom image: docker commit."""
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.host import Role
-from harness.lab import HostSpec, Lab
+from harness.core.lab import Role
+from harness.core.lab import HostSpec, Lab
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ Where the notes leave an image unnamed (DK13's and DK16's builds, run by ID), so
 `myip` is built twice under one tag, and the first build is left dangling, as in the notes.
 """
 
-from harness.replay import File, Line, Replay, ReplayMistake, Wait
+from harness.core.replay import File, Line, Replay, ReplayMistake, Wait
 
 D = "docker01"
 MD = "/my_docker"

@@ -8,8 +8,8 @@ in the replay (``REPLAY.mistakes``) and are graded by tests/integration/test_rep
 
 from __future__ import annotations
 
-from harness.lab import LabEnv, Solution
-from harness.replay import run_actions
+from harness.core.lab import LabEnv, Solution
+from harness.core.replay import run_actions
 
 solution = Solution()
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.probes import http_get
+from harness.hosts.probes import http_get
 from labs.common.docker import Want, all_containers, container as _container, docker, find_container, image as _inspect_image, running
 
 FILES = Path(__file__).parent / "files"

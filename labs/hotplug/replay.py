@@ -6,7 +6,7 @@ are typed with ssh as the notes do, the password coming from SSH_ASKPASS (files/
 builds web01 on /data/centos7.qcow2, and KVM-14 re-creates web01 with the maximum memory.
 """
 
-from harness.replay import File, Line, Replay, ReplayMistake, Wait
+from harness.core.replay import File, Line, Replay, ReplayMistake, Wait
 
 H = "kvm01"
 D = "/data"

@@ -14,8 +14,8 @@ solution and its checks in validate mode can see inside without a password.
 
 from __future__ import annotations
 
-from harness.lab import LabEnv, Solution
-from harness.wait import wait_until
+from harness.core.lab import LabEnv, Solution
+from harness.core.wait import wait_until
 from labs.common.kvm import iface_bridge
 from labs.common.kvm import (data_path, default_gateway, domain, guest_address, guest_sh, shutdown, virt_install,
                              wait_agent, wait_guest)

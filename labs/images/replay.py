@@ -5,7 +5,7 @@ Lines that only look (``docker images``, ``docker inspect``, ``docker history``,
 nothing and are not typed; the README lists every other difference.
 """
 
-from harness.replay import Line, Replay, ReplayMistake
+from harness.core.replay import Line, Replay, ReplayMistake
 
 H = "docker01"
 MY_DOCKER = "/my_docker"

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from harness.lab import Solution
-from harness.replay import typed_step
+from harness.core.lab import Solution
+from harness.core.replay import typed_step
 from labs.images import replay
 
 solution = Solution()

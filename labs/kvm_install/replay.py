@@ -13,7 +13,7 @@ FAILs under a typical mistake below, typed the course's way.
 
 from __future__ import annotations
 
-from harness.replay import Line, Replay, ReplayMistake
+from harness.core.replay import Line, Replay, ReplayMistake
 
 PACKAGES = "libvirt-daemon-system libvirt-clients virtinst qemu-system-x86 qemu-utils"
 #: what anaconda's default ("automatic") partitioning of CentOS 7 writes to /etc/fstab: the root and

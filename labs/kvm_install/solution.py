@@ -10,7 +10,7 @@ otherwise.
 
 from __future__ import annotations
 
-from harness.lab import LabEnv, Solution
+from harness.core.lab import LabEnv, Solution
 
 solution = Solution()
 

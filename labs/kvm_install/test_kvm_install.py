@@ -132,7 +132,7 @@ def test_kvm01_libvirtd_enabled_at_boot(kvm01, params):
                   en="libvirt must be able to run x86_64 guests at all (kvm when available, else QEMU's TCG emulation)")
 def test_kvm01_hypervisor_runs_guests(kvm01):
     """libvirt can run x86_64 hvm guests, as kvm or under the TCG fallback (domain type qemu)."""
-    from harness import evidence
+    from harness.core import evidence
 
     guest = _x86_64_guest(_capabilities(kvm01))
     types = [d.get("type") for d in guest.iter("domain")] if guest is not None else []

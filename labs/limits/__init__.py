@@ -5,8 +5,8 @@ stress-ng, namespaces through /proc/PID/ns and nsenter, a file in the container'
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.host import Role
-from harness.lab import HostSpec, Lab
+from harness.core.lab import Role
+from harness.core.lab import HostSpec, Lab
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ it; C32: stress-ng without a memory limit (`test1`). C23's file test ends with `
 (nothing is left to grade) and C31 has no command: neither is replayed nor graded.
 """
 
-from harness.replay import Line, Replay, ReplayMistake
+from harness.core.replay import Line, Replay, ReplayMistake
 
 H = "docker01"
 # the notes' "0-3" needs 4 CPUs; the catalog's reading: 0-(nproc-1), at most 0-3

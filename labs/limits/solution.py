@@ -7,7 +7,7 @@ as in the notes; C32's stress-ng gets `--vm-hang 0` so it holds its memory witho
 
 from __future__ import annotations
 
-from harness.lab import LabEnv, Solution
+from harness.core.lab import LabEnv, Solution
 
 solution = Solution()
 

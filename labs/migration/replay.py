@@ -16,7 +16,7 @@ disk never moves; kvm02 mounts it on /data exactly where the notes run ``mount.n
 
 from __future__ import annotations
 
-from harness.replay import File, Line, Replay, ReplayMistake, Wait
+from harness.core.replay import File, Line, Replay, ReplayMistake, Wait
 
 #: web01's address as in the notes (10.0.1.51 next to kvm01's 10.0.1.50): host number 51 of kvm01's
 #: network; and kvm01's gateway (10.0.1.2)

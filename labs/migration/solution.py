@@ -9,9 +9,9 @@ kvm02 and the storage host (libvirt, the QEMU processes and their logs, mounts, 
 
 from __future__ import annotations
 
-from harness.guest import AGENT_CHANNEL
-from harness.lab import LabEnv, Solution
-from harness.replay import Line, run_actions
+from harness.kvm.guest import AGENT_CHANNEL
+from harness.core.lab import LabEnv, Solution
+from harness.core.replay import Line, run_actions
 from labs.common.kvm import wait_agent
 
 solution = Solution()

@@ -18,8 +18,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from harness import evidence
-from harness.errors import HarnessError
+from harness.core import evidence
+from harness.core.errors import HarnessError
 from labs.common.kvm import guest, guest_run
 
 # what libvirt (virStorageFileIsSharedFS) accepts as shared storage for a live migration

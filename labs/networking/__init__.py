@@ -6,8 +6,8 @@ and C26 leave nothing the notes' lines make gradable here (see README)."""
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.host import Role
-from harness.lab import HostSpec, Lab
+from harness.core.lab import Role
+from harness.core.lab import HostSpec, Lab
 
 
 @dataclass(frozen=True)

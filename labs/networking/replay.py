@@ -6,7 +6,7 @@ already ran seed 000's lines would remove them. DK33 replaces docker0 daemon-wid
 on its own host (docker02); everything else on docker01.
 """
 
-from harness.replay import File, Line, Replay, ReplayMistake
+from harness.core.replay import File, Line, Replay, ReplayMistake
 
 H, H2 = "docker01", "docker02"
 # DK29: the --net=none centos container of terminal 1 (the notes read its ID, 77c, off the prompt)

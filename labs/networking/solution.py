@@ -9,8 +9,8 @@ the replay's, typed after the solution.
 
 from __future__ import annotations
 
-from harness.lab import LabEnv, Solution
-from harness.replay import run_actions
+from harness.core.lab import LabEnv, Solution
+from harness.core.replay import run_actions
 from labs.networking.replay import ACTIONS
 
 solution = Solution()

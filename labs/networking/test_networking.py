@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from harness.probes import http_get
+from harness.hosts.probes import http_get
 from labs.common.docker import Want, docker, find_container, find_containers
 from labs.common.docker import running as _running
 

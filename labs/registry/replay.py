@@ -2,7 +2,7 @@
 pushes (seed 003, L679-L704) to the same registry, with only the adaptations this machine forces
 (README.md)."""
 
-from harness.replay import Line, Replay, ReplayMistake, Wait
+from harness.core.replay import Line, Replay, ReplayMistake, Wait
 
 D = "docker01"
 ADDR = "$(hostname -i | cut -d' ' -f1)"  # the notes' 10.0.1.70 (and C06's 172.21.16.3): docker01's own address

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from harness.probes import http_get
+from harness.hosts.probes import http_get
 from labs.common.docker import container as _container, docker, image as _image
 
 

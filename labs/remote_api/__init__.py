@@ -4,8 +4,8 @@ REST API (info, images, containers, create, delete) and the docker CLI used from
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.host import Role
-from harness.lab import HostSpec, Lab
+from harness.core.lab import Role
+from harness.core.lab import HostSpec, Lab
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 docker01 and on the remote client (the notes' Mac `yumac`, client01 here), with only the adaptations
 this machine forces (README.md)."""
 
-from harness.replay import Line, Replay, ReplayMistake, Wait
+from harness.core.replay import Line, Replay, ReplayMistake, Wait
 
 D, C = "docker01", "client01"
 ARGS = "/run/labharness-dockerd.args"  # the host containers' ExecStart arguments (no systemd)

@@ -4,8 +4,8 @@ the replay (``REPLAY.mistakes``), graded by tests/integration/test_replays.py.""
 
 from __future__ import annotations
 
-from harness.lab import LabEnv, Solution
-from harness.replay import run_actions
+from harness.core.lab import LabEnv, Solution
+from harness.core.replay import run_actions
 
 solution = Solution()
 

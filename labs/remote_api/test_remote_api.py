@@ -17,7 +17,7 @@ import urllib.parse
 
 import pytest
 
-from harness.probes import http_get
+from harness.hosts.probes import http_get
 from labs.common.docker import DockerUnavailable
 
 UNIT_PATHS = ("/usr/lib/systemd/system/docker.service", "/lib/systemd/system/docker.service",

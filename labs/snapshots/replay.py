@@ -13,7 +13,7 @@ console session), written to the pty `virsh ttyconsole centos7` names.
 
 from __future__ import annotations
 
-from harness.replay import Line, Replay, ReplayMistake, Wait
+from harness.core.replay import Line, Replay, ReplayMistake, Wait
 from labs.common.kvm import console_up, shut_off
 
 VM = "centos7"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from harness.lab import LabEnv, Solution
+from harness.core.lab import LabEnv, Solution
 from labs.common.kvm import data_path, guest_sh, virt_install, wait_agent
 
 solution = Solution()

@@ -8,7 +8,7 @@ is its own (`hostname -i`), not 192.168.99.100.
 
 from __future__ import annotations
 
-from harness.replay import File, Line, Replay, ReplayMistake, Wait
+from harness.core.replay import File, Line, Replay, ReplayMistake, Wait
 
 M, W1, W2 = "manager", "worker1", "worker2"
 

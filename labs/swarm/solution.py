@@ -6,8 +6,8 @@ typed on manager, worker1 and worker2; README.md lists the adaptations.
 
 from __future__ import annotations
 
-from harness.lab import LabEnv, Solution
-from harness.replay import run_actions
+from harness.core.lab import LabEnv, Solution
+from harness.core.replay import run_actions
 from labs.swarm import replay
 
 solution = Solution()

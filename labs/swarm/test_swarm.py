@@ -11,7 +11,7 @@ DK40/DK41's service itself is gone at the end of the notes, so only its removal 
 
 import pytest
 
-from harness.probes import http_get
+from harness.hosts.probes import http_get
 from labs.common.docker import docker
 from labs.swarm import state
 

@@ -11,7 +11,7 @@ guest's kernel command line (`grubby`, L511), a restart (L512), `virsh console` 
 
 from __future__ import annotations
 
-from harness.replay import Line, Replay, ReplayMistake, Wait
+from harness.core.replay import Line, Replay, ReplayMistake, Wait
 from labs.common.kvm import console_up, shut_off
 
 VM = "centos7"

@@ -8,7 +8,7 @@ that is where KVM-04's `grubby --args="console=ttyS0,115200n8"` goes (see README
 
 from __future__ import annotations
 
-from harness.lab import LabEnv, Solution
+from harness.core.lab import LabEnv, Solution
 from labs.common.kvm import data_path, shutdown, virt_install, wait_agent, wait_guest, wait_state
 
 solution = Solution()

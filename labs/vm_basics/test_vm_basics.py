@@ -19,7 +19,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from harness import evidence
+from harness.core import evidence
 from labs.common.kvm import CONSOLE_PROMPT, console_reply, disk, domain, guest, guest_run, xml
 
 

@@ -5,7 +5,7 @@ Lines that only look (``docker inspect``, ``docker ps``, ``curl``, ``cat``, ``ls
 and are not typed; the README lists every other difference.
 """
 
-from harness.replay import Line, Replay, ReplayMistake
+from harness.core.replay import Line, Replay, ReplayMistake
 
 H = "docker01"
 

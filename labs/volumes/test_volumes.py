@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from harness.probes import http_get
+from harness.hosts.probes import http_get
 from labs.common.docker import all_containers, container_or_none, docker, named
 
 

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from harness.runs import new_run_id
+from harness.core.runs import new_run_id
 
 
 @pytest.mark.slow

@@ -25,8 +25,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness import catalog, images
-from harness.runs import LABEL_RUN, RunLock, new_run_id
+from harness.core import catalog
+from harness.core import artefacts
+from harness.core.runs import LABEL_RUN, RunLock, new_run_id
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -77,7 +78,7 @@ def _start_grading(hosts: dict, tmp_path: Path, prefix: str):
     background: (process, grade run id, the path of its journal)."""
     inventory = {
         "version": 1,
-        "defaults": {"user": "root", "port": 22, "key_file": str(images.ssh_key()), "timeout": DEADLINE,
+        "defaults": {"user": "root", "port": 22, "key_file": str(artefacts.ssh_key()), "timeout": DEADLINE,
                      "connect_timeout": CONNECT, "host_key_policy": "ignore"},
         "targets": [{"name": t, "labs": list(LABS), "hosts": {"docker01": {"address": h["address"]}}}
                     for t, h in hosts.items()],
@@ -145,13 +146,13 @@ def test_a_paused_host_costs_two_deadlines_and_the_rest_of_the_class_is_graded(t
 def test_ssh_layer_caps_output_and_hung_commands_do_not_open_the_breaker(two_students):
     """On a real host over SSH: exact results, 1 MiB per stream kept and marked, a command past its
     deadline killed while the host (which answers the kill) stays in use, daemons over the connection."""
-    from harness.backends import CUT_NOTE, OUTPUT_CAP, TimedParamikoBackend
-    from harness.errors import CommandTimeout
-    from harness.host import Access, Host, Role
-    from harness.ssh import HostKeyPolicy
+    from harness.hosts.backends import CUT_NOTE, OUTPUT_CAP, TimedParamikoBackend
+    from harness.core.errors import CommandTimeout
+    from harness.hosts.host import Access, Host, Role
+    from harness.hosts.ssh import HostKeyPolicy
 
     _, hosts = two_students
-    backend = TimedParamikoBackend(hosts["s1"]["address"], key_file=str(images.ssh_key()), label="docker01",
+    backend = TimedParamikoBackend(hosts["s1"]["address"], key_file=str(artefacts.ssh_key()), label="docker01",
                                    connect_timeout=CONNECT, host_keys=HostKeyPolicy("ignore"))
     host = Host("docker01", Role.DOCKER_HOST, backend, Access(docker_url=f"unix://{backend.tunnel('docker')}"))
     try:
@@ -210,7 +211,7 @@ def test_the_host_image_private_dockerd_leaves_docker0_alone():
     mounts = Path("/proc/mounts").read_text()
     assert str(tmp_path) not in mounts
     # the default bridge still works for this machine's dockerd
-    run = subprocess.run(["docker", "run", "--rm", "--network", "bridge", images.BASE_IMAGE, "true"],
+    run = subprocess.run(["docker", "run", "--rm", "--network", "bridge", artefacts.BASE_IMAGE, "true"],
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
 
@@ -248,7 +249,7 @@ def test_concurrent_reapers_of_a_dead_run_never_fail(tmp_path, monkeypatch):
     both finish without an error, everything is gone, and the dead run's lock file with it."""
     import docker
 
-    from harness import reap
+    from harness.provisioners import reap
 
     monkeypatch.setenv("LABHARNESS_LOCK_DIR", str(tmp_path))
     dead = f"dead-{new_run_id()}"
@@ -257,7 +258,7 @@ def test_concurrent_reapers_of_a_dead_run_never_fail(tmp_path, monkeypatch):
     labels = {LABEL_RUN: dead}
     net = client.networks.create(f"lh-{dead}", labels=labels)
     for i in range(4):
-        client.containers.run(images.BASE_IMAGE, ["sleep", "300"], name=f"lh-{dead}-c{i}", labels=labels,
+        client.containers.run(artefacts.BASE_IMAGE, ["sleep", "300"], name=f"lh-{dead}-c{i}", labels=labels,
                               network=net.name, detach=True)
         client.volumes.create(f"lh-{dead}-v{i}", labels=labels)
     monkeypatch.setattr(reap, "reap_libvirt", lambda *a, **k: [])

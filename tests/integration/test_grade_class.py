@@ -26,8 +26,8 @@ from pathlib import Path
 import docker
 import pytest
 
-from harness.errors import CommandTimeout
-from harness.runs import LABEL_HOST, LABEL_RUN, LABEL_TARGET
+from harness.core.errors import CommandTimeout
+from harness.core.runs import LABEL_HOST, LABEL_RUN, LABEL_TARGET
 from tests.conftest import REPO, run_pytest
 from tests.integration.test_report_browser import Dom, assert_real_picture, chromium, keep_screenshot
 
@@ -156,7 +156,7 @@ def test_plain_pytest_from_the_root(demo, tmp_path):
 
 @pytest.fixture(scope="module")
 def complete_host(demo):
-    from harness import catalog
+    from harness.core import catalog
     from harness.provisioners.static import StaticProvisioner
 
     inventory, _ = demo
@@ -176,7 +176,7 @@ def test_one_connection_one_shell_exact_results(complete_host):
     for i in range(30):
         assert host.run("echo %s", str(i)).stdout == f"{i}\n"
     assert backend.connects == 1
-    from harness import catalog
+    from harness.core import catalog
 
     again = prov.create(catalog.all_labs()["dockerfile"], "s01")["docker01"]
     assert again is host and backend.connects == 1  # the next lab reuses the handle and its connection
@@ -193,7 +193,7 @@ def test_deadline_kills_the_command(complete_host):
 
 
 def test_daemons_over_the_same_connection(complete_host, demo):
-    from harness import catalog
+    from harness.core import catalog
     from harness.provisioners.static import StaticProvisioner
 
     _, host = complete_host
@@ -209,9 +209,9 @@ def test_daemons_over_the_same_connection(complete_host, demo):
 
 
 def test_host_key_policies(demo, tmp_path):
-    from harness.backends import TimedParamikoBackend
-    from harness.inventory import load_inventory
-    from harness.ssh import HostKeyMismatch, HostKeyPolicy, HostKeyUnknown
+    from harness.hosts.backends import TimedParamikoBackend
+    from harness.hosts.inventory import load_inventory
+    from harness.hosts.ssh import HostKeyMismatch, HostKeyPolicy, HostKeyUnknown
 
     inventory, _ = demo
     entry = load_inventory(inventory).target("s01").hosts_for("dockerfile")["docker01"]
@@ -247,7 +247,7 @@ def test_demo_keys_match_what_ssh_sees(demo):
     """The known_hosts the demo wrote is the real thing: OpenSSH itself accepts it strictly."""
     inventory, _ = demo
     entry = next(iter(json.loads(inventory.with_suffix(".demo.json").read_text())["students"]))
-    from harness.inventory import load_inventory
+    from harness.hosts.inventory import load_inventory
 
     e = load_inventory(inventory).target(entry).hosts_for("dockerfile")["docker01"]
     res = subprocess.run(["ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o",
@@ -259,7 +259,7 @@ def test_demo_keys_match_what_ssh_sees(demo):
 def test_unreachable_class_is_error_and_reap_removes_the_demo(tmp_path):
     """A class with no machine up: every check ERROR with the reason, fast; `labctl reap --run-id`
     removes the demo (its keeper then lets go of the run's lock)."""
-    from harness.runs import lock_dir, run_is_alive
+    from harness.core.runs import lock_dir, run_is_alive
 
     out = tmp_path / "ghosts.yaml"
     res = labctl("demo-class", "--mix", "unreachable=2", "--labs", "dockerfile", "--out", str(out), timeout=300)

@@ -23,8 +23,8 @@ from typing import TypeVar
 
 import pytest
 
-from harness import accel
-from harness.guest import (
+from harness.kvm import accel
+from harness.kvm.guest import (
     Disk,
     ExecTimeout,
     GuestAgent,

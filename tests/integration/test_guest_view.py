@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.guest import AGENT_CHANNEL, ExecTimeout, GuestImage, Nic, domain_xml
-from harness.guest_ssh import MAX_OUTPUT, GuestCredentials, GuestLoginRefused, GuestNoAddress, GuestTransportError, GuestView
+from harness.kvm.guest import AGENT_CHANNEL, ExecTimeout, GuestImage, Nic, domain_xml
+from harness.kvm.guest_ssh import MAX_OUTPUT, GuestCredentials, GuestLoginRefused, GuestNoAddress, GuestTransportError, GuestView
 from harness.provisioners.container import ContainerProvisioner
-from harness.runs import RunLock, new_run_id
+from harness.core.runs import RunLock, new_run_id
 from labs.vm_basics import LAB
 
 libvirt = pytest.importorskip("libvirt")
@@ -188,13 +188,13 @@ def test_through_an_ssh_reached_kvm_host(kvm01, dom, monkeypatch):
     refused by the host's sshd, through the relay on an exec channel."""
     import paramiko
 
-    from harness import images
-    from harness.host import Role
-    from harness.inventory import HostEntry
+    from harness.core import artefacts
+    from harness.core.lab import Role
+    from harness.hosts.inventory import HostEntry
     from harness.provisioners.static import ssh_host
 
     _first_contact(kvm01, dom)
-    entry = HostEntry(name="kvm01", address=kvm01.address, key_file=str(images.ssh_key()),
+    entry = HostEntry(name="kvm01", address=kvm01.address, key_file=str(artefacts.ssh_key()),
                       host_key_policy="ignore", guest_user="root", guest_password="123456")
     h = ssh_host("kvm01", Role.KVM_HOST, entry)
     try:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.host import Role
+from harness.core.lab import Role
 from harness.provisioners import libvirt as lv
 
 REPO = Path(__file__).resolve().parents[2]
@@ -125,7 +125,7 @@ def _libvirt_or_skip() -> None:
 def host_image():
     """The host image of the current recipe (built once, then cached) and its docker-data disk."""
     _libvirt_or_skip()
-    from harness import hostimage
+    from harness.provisioners.libvirt import hostimage
 
     img = hostimage.build(say=lambda m: print(m, file=sys.stderr))
     hostimage.docker_data(say=lambda m: print(m, file=sys.stderr))

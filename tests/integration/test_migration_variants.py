@@ -22,11 +22,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.guest import Disk, GuestAgent, GuestImage, Nic, domain_xml
-from harness.lab import LabEnv
+from harness.kvm.guest import Disk, GuestAgent, GuestImage, Nic, domain_xml
+from harness.core.lab import LabEnv
 from harness.provisioners.container import ContainerProvisioner
-from harness.runs import RunLock, new_run_id
-from harness.wait import wait_until
+from harness.core.runs import RunLock, new_run_id
+from harness.core.wait import wait_until
 from labs.migration import LAB
 
 TARGET = "variants"

@@ -15,10 +15,11 @@ import json
 import pytest
 import yaml
 
-from harness import catalog, replay
-from harness.lab import LabEnv
+from harness.core import catalog
+from harness.core import replay
+from harness.core.lab import LabEnv
 from harness.provisioners.container import ContainerProvisioner
-from harness.runs import RunLock, new_run_id
+from harness.core.runs import RunLock, new_run_id
 
 LABS = [lab for lab in catalog.all_labs().values() if replay.load(lab.name) is not None]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.model import CheckResult, Evidence, Hint, Outcome, RunResult
+from harness.core.model import CheckResult, Evidence, Hint, Outcome, RunResult
 from harness.reporting import target_slug, write_reports
 
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

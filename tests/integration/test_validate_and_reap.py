@@ -9,7 +9,7 @@ import time
 import docker
 import pytest
 
-from harness.runs import LABEL_RUN
+from harness.core.runs import LABEL_RUN
 from tests.conftest import REPO
 
 

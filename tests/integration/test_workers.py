@@ -29,7 +29,7 @@ import docker
 import pytest
 
 from harness.distributed import seed_cache
-from harness.runs import LABEL_RUN
+from harness.core.runs import LABEL_RUN
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -302,7 +302,7 @@ def test_broker_lost_mid_run(demo, tmp_path):
         if worker is not None:
             worker.kill9()
         server.stop()
-        from harness.runs import lock_dir
+        from harness.core.runs import lock_dir
 
         for lock in lock_dir().glob("wk-lost-u*.lock"):  # the unit killed with its worker: what reap is for
             labctl("reap", "--run-id", lock.stem, timeout=120)

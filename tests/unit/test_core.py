@@ -4,11 +4,11 @@ import time
 
 import pytest
 
-from harness.backends import TimedLocalBackend
-from harness.errors import CommandTimeout, UsageError, WaitTimeout
-from harness.model import CheckResult, Hint, LabResult, Outcome, RunResult, TargetResult
-from harness.runs import RunLock, run_is_alive, valid_run_id
-from harness.wait import wait_until
+from harness.hosts.backends import TimedLocalBackend
+from harness.core.errors import CommandTimeout, UsageError, WaitTimeout
+from harness.core.model import CheckResult, Hint, LabResult, Outcome, RunResult, TargetResult
+from harness.core.runs import RunLock, run_is_alive, valid_run_id
+from harness.core.wait import wait_until
 
 
 def test_wait_until_returns_the_first_truthy_value():

@@ -16,11 +16,12 @@ import docker.errors
 import paramiko
 import pytest
 
-from harness import backends, evidence
-from harness.backends import (CUT_NOTE, OUTPUT_CAP, Breaker, TimedDockerBackend, TimedLocalBackend,
+from harness.hosts import backends
+from harness.core import evidence
+from harness.hosts.backends import (CUT_NOTE, OUTPUT_CAP, Breaker, TimedDockerBackend, TimedLocalBackend,
                               TimedParamikoBackend, _Shell, _ShellTimeout)
-from harness.errors import CommandTimeout, HarnessError, HostUnreachable
-from harness.ssh import (ChannelTimeout, HostKeyPolicy, KeyFileUnsafe, RequestTimeout, check_key_file,
+from harness.core.errors import CommandTimeout, HarnessError, HostUnreachable
+from harness.hosts.ssh import (ChannelTimeout, HostKeyPolicy, KeyFileUnsafe, RequestTimeout, check_key_file,
                          exec_with_deadline, wait_exit_status)
 
 NOTE = CUT_NOTE.decode().strip()
@@ -123,7 +124,7 @@ def test_a_session_that_does_not_open_in_time_counts_as_a_timeout(monkeypatch):
 
 
 def test_the_host_handle_names_the_breaker_and_gates_its_daemons():
-    from harness.host import Access, Host, Role
+    from harness.hosts.host import Access, Host, Role
 
     backend = TimedDockerBackend("lh-x-student-docker01")
     host = Host("docker01", Role.DOCKER_HOST, backend, Access(docker_url="unix:///nonexistent.sock"))
@@ -341,7 +342,7 @@ def test_a_password_with_host_key_policy_ignore_is_warned_about(tmp_path):
 def test_libvirt_open_has_a_deadline(monkeypatch):
     import libvirt
 
-    from harness.host import LibvirtOpenTimeout, open_libvirt
+    from harness.hosts.host import LibvirtOpenTimeout, open_libvirt
 
     closed = []
 
@@ -382,14 +383,14 @@ def test_inspect_evidence_drops_environment_variables():
 
 
 def test_student_text_is_shown_escaped_on_the_terminal():
-    from harness.model import CheckResult, RunResult
+    from harness.core.model import CheckResult, RunResult
     from harness.reporting import score_table, terminal_safe
 
     nasty = "docker01: \x1b[2J\x1b[31mowned\x1b[0m\rgone \u202eevil"
     assert terminal_safe(nasty) == "docker01: \\x1b[2J\\x1b[31mowned\\x1b[0m\\rgone \\u202eevil"
     assert terminal_safe("a\tb\nc", keep_newlines=True) == "a\tb\nc"
 
-    from harness.model import Outcome
+    from harness.core.model import Outcome
 
     run = RunResult(run_id="r1", mode="grade", provisioner="static", started="2026-12-07T10:00:00Z")
     run.add(CheckResult(nodeid="labs/x::t[s1]", lab="dockerfile", target="s\x1b]0;x\x07", check="t", title="t",
@@ -400,7 +401,7 @@ def test_student_text_is_shown_escaped_on_the_terminal():
 
 
 def test_progress_lines_are_sanitised():
-    from harness.progress import ProgressReporter
+    from harness.plugin.progress import ProgressReporter
 
     written = []
 
@@ -469,8 +470,8 @@ def test_removal_conflicts_never_break_a_run():
 
 
 def test_stale_lock_files_go_with_their_dead_run(tmp_path, monkeypatch):
-    from harness import reap
-    from harness.runs import RunLock, remove_stale_lock, stale_locks
+    from harness.provisioners import reap
+    from harness.core.runs import RunLock, remove_stale_lock, stale_locks
 
     monkeypatch.setenv("LABHARNESS_LOCK_DIR", str(tmp_path))
     (tmp_path / "dead-run-1.lock").write_text("12345\n")
@@ -497,7 +498,7 @@ def test_stale_lock_files_go_with_their_dead_run(tmp_path, monkeypatch):
 
 
 def test_a_run_locking_while_its_file_is_reaped_locks_the_new_file(tmp_path, monkeypatch):
-    from harness.runs import RunLock, run_is_alive
+    from harness.core.runs import RunLock, run_is_alive
 
     monkeypatch.setenv("LABHARNESS_LOCK_DIR", str(tmp_path))
     lock = RunLock("race-run-1")

@@ -11,8 +11,8 @@ from harness.cli import build_parser, main
 from harness.distributed import check_broker, redact
 from harness.distributed.controller import (_inventory_for, _junit_error_case, _strip_xdist, _unit_args,
                                             _write_junit)
-from harness.errors import UsageError
-from harness.journal import Planned
+from harness.core.errors import UsageError
+from harness.reporting.journal import Planned
 
 
 def test_one_target_one_lab_inventory(tmp_path, monkeypatch):

@@ -17,8 +17,8 @@ from tests.conftest import REPO
 LAB_INIT = """
 from dataclasses import dataclass
 from pathlib import Path
-from harness.host import Role
-from harness.lab import HostSpec, Lab
+from harness.core.lab import Role
+from harness.core.lab import HostSpec, Lab
 
 @dataclass(frozen=True)
 class Params:
@@ -135,7 +135,7 @@ def test_a_killed_controller_leaves_a_journal_labctl_report_turns_into_a_report(
     assert grades["finished"] is False and "controller stopped" in grades["interrupted"]
     checks = _outcomes(grades)
     assert len(checks) == 8 and sum(c["outcome"] == "PASS" for c in checks.values()) >= 2
-    from harness.runs import remove_stale_lock
+    from harness.core.runs import remove_stale_lock
 
     remove_stale_lock("kill-1")  # what a killed controller cannot remove itself (labctl reap would)
 

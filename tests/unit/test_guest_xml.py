@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import accel
-from harness.guest import (
+from harness.kvm import accel
+from harness.kvm.guest import (
     AGENT_CHANNEL,
     METADATA_NS,
     Disk,

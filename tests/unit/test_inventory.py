@@ -1,4 +1,4 @@
-"""The inventory schema (harness/inventory.py) and the harness's known_hosts (harness/ssh.py): no network."""
+"""The inventory schema (harness/hosts/inventory.py) and the harness's known_hosts (harness/hosts/ssh.py): no network."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from harness.host import Role
-from harness.inventory import HostEntry, InventoryError, load_inventory
-from harness.lab import HostSpec, Lab
-from harness.ssh import HostKeyMismatch, HostKeyPolicy
+from harness.core.lab import Role
+from harness.hosts.inventory import HostEntry, InventoryError, load_inventory
+from harness.core.lab import HostSpec, Lab
+from harness.hosts.ssh import HostKeyMismatch, HostKeyPolicy
 
 LABS = {
     "dockerfile": Lab("dockerfile", "t", (HostSpec("docker01", Role.DOCKER_HOST),), params=object, package_dir=Path(".")),
@@ -198,7 +198,7 @@ def _ed25519(tmp_path: Path, name: str) -> str:
 
 
 def test_progress_maps_node_ids_to_targets():
-    from harness.progress import target_of_nodeid
+    from harness.plugin.progress import target_of_nodeid
 
     targets = ["s01", "s1", "学生二", "a-b"]
     assert target_of_nodeid("labs/x/test_x.py::test_a[s01]", targets) == "s01"

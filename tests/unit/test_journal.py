@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from harness.journal import NOT_RUN_CRASH, Journal, Planned, result_from_journal
+from harness.reporting.journal import NOT_RUN_CRASH, Journal, Planned, result_from_journal
 from tests.conftest import REPO
 
 
@@ -103,7 +103,7 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, tmp_path):
 
 def test_planning_never_breaks_on_odd_node_ids():
     """A parameter id holding '::' or brackets (the harness's own tests have some) plans nothing, quietly."""
-    from harness.progress import target_of_nodeid
+    from harness.plugin.progress import target_of_nodeid
 
     assert target_of_nodeid("tests/unit/test_x.py::test_a[p::q]", ["a"]) is None
     assert target_of_nodeid("labs/images/test_images.py::test_b02_tag[alice]", ["alice"]) == "alice"

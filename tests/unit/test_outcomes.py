@@ -4,9 +4,9 @@ import socket
 
 import pytest
 
-from harness.errors import CommandTimeout, HostUnreachable
-from harness.host import Role
-from harness.plugin import START_DAEMON, is_environment_fault
+from harness.core.errors import CommandTimeout, HostUnreachable
+from harness.core.lab import Role
+from harness.plugin.hooks import START_DAEMON, is_environment_fault
 from harness.provisioners.static import DaemonUnavailable, probe_daemon
 
 

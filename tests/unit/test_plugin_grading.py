@@ -11,8 +11,8 @@ pytest_plugins = ["pytester"]
 LAB_INIT = """
 from dataclasses import dataclass
 from pathlib import Path
-from harness.host import Role
-from harness.lab import HostSpec, Lab
+from harness.core.lab import Role
+from harness.core.lab import HostSpec, Lab
 
 @dataclass(frozen=True)
 class Params:
@@ -116,7 +116,7 @@ def test_check_without_points_is_refused(toylab):
     ("targets: [\n", "not valid YAML"),
 ])
 def test_bad_inventory_one_clear_message(tmp_path, inventory, message):
-    from harness.inventory import InventoryError, load_inventory
+    from harness.hosts.inventory import InventoryError, load_inventory
 
     path = tmp_path / "class.yaml"
     path.write_text(inventory)
@@ -199,6 +199,6 @@ def test_progress_and_one_worker_per_student(toylab):
     ("tests/unit/test_reports.py::test_fmt_num", True, "tests/unit/test_reports.py::test_fmt_num"),
 ])
 def test_scheduler_groups_by_target(nodeid, per_target, group):
-    from harness.scheduling import group_of
+    from harness.plugin.scheduling import group_of
 
     assert group_of(nodeid, per_target) == group

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.model import CheckResult, Evidence, Hint, Outcome, RunResult, StepFailure
+from harness.core.model import CheckResult, Evidence, Hint, Outcome, RunResult, StepFailure
 from harness.reporting import ReportPaths, load_run, score_table, target_slug, write_reports
 from harness.reporting.csvout import fmt_num
 from harness.reporting.html import histogram, lab_summaries, render_report, render_target_page

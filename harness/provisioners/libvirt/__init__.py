@@ -1,7 +1,7 @@
 """Hosts as nested VMs ("L1" hosts): qcow2 overlays on a host image, on one or more libvirt URIs.
 
 Each topology host is a transient libvirt domain booted from a host image
-(``labctl image build``, :mod:`harness.hostimage`) through a qcow2 overlay of its own, on an
+(``labctl image build``, :mod:`harness.provisioners.libvirt.hostimage`) through a qcow2 overlay of its own, on an
 isolated libvirt network made for the environment (no ``<forward>``: nothing leaves the
 hypervisor; the hypervisor reaches the hosts, the hosts reach each other by their course names).
 Under TCG the L1s get ``<cpu mode='maximum'>`` — QEMU emulates AMD SVM, so ``kvm_amd`` loads in
@@ -23,7 +23,7 @@ Everything made carries the run id (domain ``<metadata>``, ``lh_<run id>_...`` n
 
 from __future__ import annotations
 
-from harness.guest import METADATA_NS
+from harness.kvm.guest import METADATA_NS
 from harness.provisioners.libvirt.domain import MEMORY_MIB, TB_CACHE_MIB, L1Spec, domain_xml
 from harness.provisioners.libvirt.hypervisor import (DEFAULT_URI, KIND, POOL, POOL_DIR, TEMPLATE_KIND, Hypervisor,
                                                      check_hypervisors, is_local)

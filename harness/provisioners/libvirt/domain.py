@@ -18,9 +18,9 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from harness.errors import ProvisioningError
-from harness.guest import METADATA_NS, METADATA_PREFIX
-from harness.host import Role
+from harness.core.errors import ProvisioningError
+from harness.kvm.guest import METADATA_NS, METADATA_PREFIX
+from harness.core.lab import Role
 
 if TYPE_CHECKING:
     from harness.provisioners.libvirt.hypervisor import Hypervisor

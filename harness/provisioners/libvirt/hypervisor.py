@@ -22,9 +22,9 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
-from harness.errors import ProvisioningError, UsageError
-from harness.guest import METADATA_NS, read_metadata
-from harness.host import LibvirtOpenTimeout, open_libvirt
+from harness.core.errors import ProvisioningError, UsageError
+from harness.kvm.guest import METADATA_NS, read_metadata
+from harness.hosts.host import LibvirtOpenTimeout, open_libvirt
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +204,7 @@ class Hypervisor:
             return vol.path()
 
     def image_paths(self, image) -> tuple[str, str | None, str | None]:
-        """(disk, kernel, initrd) of a host image (``harness.hostimage.HostImage``) as paths on this hypervisor."""
+        """(disk, kernel, initrd) of a host image (``harness.provisioners.libvirt.hostimage.HostImage``) as paths on this hypervisor."""
         if self.local:
             return (str(image.disk), str(image.kernel) if image.direct_boot else None,
                     str(image.initrd) if image.direct_boot else None)

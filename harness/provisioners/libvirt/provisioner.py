@@ -18,11 +18,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from harness import images
-from harness.errors import ProvisioningError, UsageError
-from harness.host import Host, Role
-from harness.hostimage import HostImage
-from harness.lab import Lab
+from harness.core import artefacts
+from harness.core.errors import ProvisioningError, UsageError
+from harness.hosts.host import Host, Role
+from harness.provisioners.libvirt.hostimage import HostImage
+from harness.core.lab import Lab
 from harness.provisioners.base import Provisioner
 from harness.provisioners.libvirt.domain import MEMORY_MIB, L1Spec, boot, new_mac
 from harness.provisioners.libvirt.hypervisor import (DEFAULT_URI, KIND, OBJ_PREFIX, POOL_DIR, Hypervisor,
@@ -31,16 +31,16 @@ from harness.provisioners.libvirt.ready import after_ready, wait_ready
 from harness.provisioners.libvirt.reaping import remove_run
 from harness.provisioners.libvirt.templates import TEMPLATE_VCPUS, Template, Templates
 from harness.provisioners.naming import MadeEnvironments, xdist_worker
-from harness.runs import NAME_PREFIX
+from harness.core.runs import NAME_PREFIX
 
 log = logging.getLogger(__name__)
 
 
 def _guest_accel() -> tuple[str, str]:
     """This machine's KVM boot probe (cached), for local hypervisors given no verdict."""
-    from harness import capabilities
+    from harness.kvm import accel
 
-    return capabilities.guest_accel()
+    return accel.guest_accel()
 
 
 @dataclass
@@ -129,7 +129,7 @@ class LibvirtProvisioner(MadeEnvironments, Provisioner):
         return "boot"
 
     def create(self, lab: Lab, target: str) -> dict[str, Host]:
-        images.require(images.ssh_key(), "the harness's SSH key")
+        artefacts.require(artefacts.ssh_key(), "the harness's SSH key")
         t0 = time.monotonic()
         prefix = self._prefix(lab, target)
         hv = self._pick()
@@ -147,7 +147,7 @@ class LibvirtProvisioner(MadeEnvironments, Provisioner):
         docker_base = None
         standin_pairs: list[tuple[str, str]] = []
         if any(s.role is Role.DOCKER_HOST for s in lab.topology):
-            from harness.hostimage import docker_data, standins
+            from harness.provisioners.libvirt.hostimage import docker_data, standins
 
             # /var/lib/docker with the lab's stand-ins loaded: built once per set of stand-ins
             tar, standin_pairs = standins(getattr(lab, "images", None))

@@ -6,7 +6,7 @@ console's last lines, and a role's unit that is not installed or failed for good
 is done after: the harness key (hosts reach each other with it, as container hosts do), a check
 that docker hosts have their stand-ins and kvm hosts their lab guest and, where promised, KVM.
 Checks then reach the host's daemons through its SSH connection, as ``qemu+ssh://`` and
-``docker -H ssh://`` would (``harness.ssh`` tunnels), so a check never knows which provisioner
+``docker -H ssh://`` would (``harness.hosts.ssh`` tunnels), so a check never knows which provisioner
 made its host.
 """
 
@@ -18,15 +18,15 @@ import socket
 import time
 from pathlib import Path
 
-from harness import images
-from harness.backends import TimedParamikoBackend
-from harness.errors import HarnessError, ProvisioningError
-from harness.host import Access, Host, Role
+from harness.core import artefacts
+from harness.hosts.backends import TimedParamikoBackend
+from harness.core.errors import HarnessError, ProvisioningError
+from harness.hosts.host import Access, Host, Role
 from harness.provisioners.libvirt.domain import L1Spec
 from harness.provisioners.libvirt.hypervisor import Hypervisor
 from harness.provisioners.roles import ROLE_PROBES, RoleProbe
-from harness.ssh import HostKeyPolicy
-from harness.wait import wait_until
+from harness.hosts.ssh import HostKeyPolicy
+from harness.core.wait import wait_until
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def wait_ready(hv: Hypervisor, spec: L1Spec) -> Host:
 
     def ssh_ok() -> bool:
         alive()
-        b = TimedParamikoBackend(address, key_file=str(images.ssh_key()), label=spec.hostname,
+        b = TimedParamikoBackend(address, key_file=str(artefacts.ssh_key()), label=spec.hostname,
                                  connect_timeout=10, host_keys=HostKeyPolicy("ignore"))
         try:
             b.connect()
@@ -129,7 +129,7 @@ def after_ready(host: Host, guest_accel: tuple[str, str], standin_pairs: list[tu
     hosts do), stand-in images on docker hosts; and KVM for lab guests checked on kvm hosts."""
     import paramiko
 
-    key = images.ssh_key()
+    key = artefacts.ssh_key()
     with paramiko.SFTPClient.from_transport(host.ssh_transport()) as sftp:  # never on a command line
         try:
             sftp.mkdir("/opt/labharness/ssh", 0o700)

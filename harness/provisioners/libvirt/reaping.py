@@ -4,7 +4,7 @@ Everything made carries the run id: each domain's ``<metadata>`` (``<lh:run run_
 kind="l1-host">``), and the names of networks and overlays (``lh_<run id>_...``), so
 ``labctl reap`` removes what a dead run left on every hypervisor it is given, even what no
 domain names any more (a crash between steps). A run is dead when no process holds its lock
-(``harness.runs.run_is_alive``).
+(``harness.core.runs.run_is_alive``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import logging
 import os
 
 from harness.provisioners.libvirt.hypervisor import DEFAULT_URI, OBJ_PREFIX, POOL, Hypervisor
-from harness.runs import run_is_alive
+from harness.core.runs import run_is_alive
 
 log = logging.getLogger(__name__)
 

@@ -26,16 +26,16 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import ProvisioningError
-from harness.guest import METADATA_NS, METADATA_PREFIX
-from harness.host import Role
-from harness.lab import Lab
+from harness.core.errors import ProvisioningError
+from harness.kvm.guest import METADATA_NS, METADATA_PREFIX
+from harness.core.lab import Role
+from harness.core.lab import Lab
 from harness.provisioners.libvirt.domain import MEMORY_MIB, TB_CACHE_MIB, L1Spec, boot, domain_xml, new_mac
 from harness.provisioners.libvirt.hypervisor import OBJ_PREFIX, POOL_DIR, TEMPLATE_KIND, Hypervisor
 from harness.provisioners.libvirt.ready import ImageBroken, wait_ready
 from harness.provisioners.libvirt.reaping import remove_run
 from harness.provisioners.naming import marks
-from harness.runs import NAME_PREFIX
+from harness.core.runs import NAME_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ def _prune_templates(hv: Hypervisor, keep: str, role: Role) -> None:
     """Remove saved templates that are no longer made: those of an image that is gone, and older
     ones of the same role (a clone running on one keeps its open files; a run that still wants
     it makes it again)."""
-    from harness.hostimage import image_root
+    from harness.provisioners.libvirt.hostimage import image_root
 
     now = time.time()
     for ok in Path(POOL_DIR).glob("warm-*.ok"):
@@ -199,7 +199,7 @@ class Templates:
     found broken while making one stays broken for this run (the plugin retries provisioning)."""
 
     def __init__(self, image, run_id: str, worker: str):
-        self.image = image  # the harness.hostimage.HostImage the hosts boot from
+        self.image = image  # the harness.provisioners.libvirt.hostimage.HostImage the hosts boot from
         self.run_id = run_id
         self.worker = worker
         self.timings: dict[str, object] = {}  # for the benchmark: the last template made (boot, save)
@@ -282,7 +282,7 @@ class Templates:
         name, disks and network (NIC link down), then made into this host by the guest agent."""
         import libvirt
 
-        from harness.guest import GuestAgent, GuestError
+        from harness.kvm.guest import GuestAgent, GuestError
 
         t0 = time.monotonic()
         overlay = hv.overlay(spec.disk, tpl.disk)

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from harness.errors import WaitTimeout
+from harness.core.errors import WaitTimeout
 
 T = TypeVar("T")
 

@@ -33,12 +33,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import HarnessError, UsageError
-from harness.runs import cache_dir
+from harness.core.errors import HarnessError, UsageError
+from harness.core.runs import cache_dir
 
 log = logging.getLogger(__name__)
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 SOURCE_DIR = REPO / "images" / "hostimage"
 BUILD_SCRIPT = SOURCE_DIR / "build.sh"
 KERNEL_META = "linux-image-cloud-amd64"
@@ -54,7 +54,7 @@ def image_root() -> Path:
 
 
 def _ssh_pubkey() -> Path:
-    from harness.images import ssh_key
+    from harness.core.artefacts import ssh_key
 
     return Path(f"{ssh_key()}.pub")
 
@@ -283,10 +283,10 @@ class DockerData:
 
 def standins(course_images: tuple[str, ...] | None = None) -> tuple[Path, list[tuple[str, str]]]:
     """(tar, [(stand-in, course name)]) for the course images a lab uses (every stand-in when None)."""
-    from harness import images
+    from harness.core import artefacts
 
-    pairs = images.standins_for(course_images)  # a tar per set of stand-ins, saved from this machine's docker
-    return images.standins_tar(pairs), pairs
+    pairs = artefacts.standins_for(course_images)  # a tar per set of stand-ins, saved from this machine's docker
+    return artefacts.standins_tar(pairs), pairs
 
 
 def docker_data(tar: Path | None = None, pairs: list[tuple[str, str]] | None = None, force: bool = False,

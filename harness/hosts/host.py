@@ -8,7 +8,6 @@ because most labs need only one of them.
 
 from __future__ import annotations
 
-import enum
 import functools
 import threading
 import time
@@ -19,13 +18,8 @@ from typing import Any
 import testinfra.host
 from testinfra.backend.base import BaseBackend, CommandResult
 
-from harness.errors import CommandFailed, HarnessError, HostUnreachable
-
-
-class Role(str, enum.Enum):
-    KVM_HOST = "kvm-host"  # libvirtd, virtlogd, QEMU, sshd
-    DOCKER_HOST = "docker-host"  # dockerd, sshd
-    STORAGE_HOST = "storage-host"  # GlusterFS server (NFS tools where the kernel has nfsd), sshd
+from harness.core.errors import CommandFailed, HarnessError, HostUnreachable
+from harness.core.lab import Role
 
 
 @dataclass(frozen=True)
@@ -37,7 +31,7 @@ class Access:
     address: str | None = None  # the host's address on the topology's network
     docker_ssh_key: str | None = None  # for ssh:// docker URLs
     # how to log in to this KVM host's VMs over SSH (through this host) when they run no guest
-    # agent; None: harness.guest_ssh's defaults (root, the course's password). From the inventory.
+    # agent; None: harness.kvm.guest_ssh's defaults (root, the course's password). From the inventory.
     guest_user: str | None = None
     guest_password: str | None = field(default=None, repr=False)  # never printed
     guest_key_file: str | None = None
@@ -125,7 +119,7 @@ class Host:
         self.name = name
         self.role = role
         self.access = access
-        self.guest_sessions: dict = {}  # SSH sessions to this KVM host's VMs (harness.guest_ssh)
+        self.guest_sessions: dict = {}  # SSH sessions to this KVM host's VMs (harness.kvm.guest_ssh)
         # Set by the first daemon probe of a grading run when the host answered but the daemon its
         # role needs did not: the student's state (their checks FAIL with this), not a fault.
         self.daemon_down: str | None = None
@@ -137,7 +131,7 @@ class Host:
         self.timeout = timeout
         self._backend = backend
         self._ti = testinfra.host.Host(backend)
-        # the backend's circuit breaker (harness.backends.Breaker) names the host as checks know it
+        # the backend's circuit breaker (harness.hosts.backends.Breaker) names the host as checks know it
         self._breaker = getattr(backend, "breaker", None)
         if self._breaker is not None:
             self._breaker.label = name

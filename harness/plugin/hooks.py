@@ -25,20 +25,23 @@ from typing import Any
 
 import pytest
 
-from harness import capabilities, evidence, negative, provisioners
-from harness.errors import HarnessError, ProvisioningError, UsageError
-from harness.host import Host
-from harness.keys import ENV_KEY, RESULT_KEY, SESSION_KEY  # noqa: F401 - ENV_KEY: re-exported
-from harness.lab import Lab, LabEnv, lab_of
-from harness.model import CheckResult, Hint, Outcome, RunResult
+from harness.plugin import capabilities
+from harness.core import evidence
+from harness.plugin import negative
+from harness import provisioners
+from harness.core.errors import HarnessError, ProvisioningError, UsageError
+from harness.hosts.host import Host
+from harness.plugin.keys import ENV_KEY, RESULT_KEY, SESSION_KEY  # noqa: F401 - ENV_KEY: re-exported
+from harness.core.lab import Lab, LabEnv, lab_of
+from harness.core.model import CheckResult, Hint, Outcome, RunResult
 from harness.provisioners import NAMES as PROVISIONERS
 from harness.provisioners.base import Provisioner
-from harness.runs import RunLock, new_run_id, valid_run_id
+from harness.core.runs import RunLock, new_run_id, valid_run_id
 
 log = logging.getLogger("labharness")
 
 PROVISION_ATTEMPTS = 2
-LABS_DIR = Path(__file__).resolve().parents[1] / "labs"
+LABS_DIR = Path(__file__).resolve().parents[2] / "labs"
 
 
 # --------------------------------------------------------------------------- options
@@ -70,7 +73,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      "strict (only hosts already in known_hosts), ignore; overrides the inventory's host_key_policy")
     g.addoption("--no-negative-control", dest="lh_negative_control", action="store_false", default=True,
                 help="validate mode: do not run each lab's checks on its fresh hosts before the solution "
-                     "(the negative control, harness/negative.py)")
+                     "(the negative control, harness/plugin/negative.py)")
     g.addoption("--known-hosts", dest="lh_known_hosts", default=None, metavar="FILE",
                 help="the harness's known_hosts file (default: $LABHARNESS_CACHE/ssh/known_hosts); overrides the inventory's")
 
@@ -110,7 +113,7 @@ class LabSession:
         self.accel = "tcg"
         self.accel_reason = "not probed"
         self._reaped = False
-        self.recorder = None  # harness.recording.Recorder, on the process that writes reports
+        self.recorder = None  # harness.plugin.recording.Recorder, on the process that writes reports
 
     @property
     def provisioner(self) -> Provisioner:
@@ -127,7 +130,7 @@ class LabSession:
         if self._reaped or not self.provisioner_cls.creates_hosts:
             return
         self._reaped = True
-        from harness import reap
+        from harness.provisioners import reap
 
         for line in reap.reap(dry_run=False):
             log.warning("reaped leftover of a dead run: %s", line)
@@ -248,7 +251,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SESSION_KEY] = session
-    from harness import host_fixtures
+    from harness.plugin import host_fixtures
 
     host_fixtures.register(config)
     if session.worker:
@@ -259,21 +262,21 @@ def pytest_configure(config: pytest.Config) -> None:
     if not _looks_like_lab_session(config):
         return
     if not session.provisioner_cls.creates_hosts:  # a class being graded: a line per student
-        from harness.progress import ProgressReporter
+        from harness.plugin.progress import ProgressReporter
 
         config.pluginmanager.register(ProgressReporter(config), "labharness-progress")
         # plain `-n N` means --dist load, which ignores xdist_group: keep each student on one worker
         if getattr(config.option, "dist", None) == "load" and not any(
                 a == "-d" or a.startswith("--dist") for a in config.invocation_params.args):
             config.option.dist = "loadgroup"
-    from harness.scheduling import LabScheduler  # loadgroup that works with pytest 9 (see its docstring)
+    from harness.plugin.scheduling import LabScheduler  # loadgroup that works with pytest 9 (see its docstring)
 
     config.pluginmanager.register(LabScheduler(per_target=session.provisioner_cls.group_by_target()), "labharness-scheduler")
     session.lock = RunLock(session.run_id)
     session.lock.acquire()
     if config.option.collectonly:  # nothing will run: no journal, no reports
         return None
-    from harness.recording import Recorder
+    from harness.plugin.recording import Recorder
 
     session.recorder = Recorder(config, session)
     try:
@@ -618,7 +621,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     _CURRENT.pop("session", None)
     if ls.worker or ls.recorder is None:
         return
-    from harness.journal import result_from_journal
+    from harness.reporting.journal import result_from_journal
     from harness.reporting import write_reports
 
     ls.recorder.end(exitstatus)

@@ -14,4 +14,4 @@ import pytest
 
 RESULT_KEY = "labharness.check"
 ENV_KEY = "labharness.env"
-SESSION_KEY = pytest.StashKey[Any]()  # harness.plugin.LabSession
+SESSION_KEY = pytest.StashKey[Any]()  # harness.plugin.hooks.LabSession

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 
-from harness.model import Evidence
+from harness.core.model import Evidence
 
 MAX_TEXT = 4000
 MAX_ITEMS = 30

@@ -6,7 +6,7 @@ server (dropbear, root / ``123456`` like the course's VMs are assumed to have), 
 under TCG with 128 MiB, which is what makes real libvirt labs affordable on a 2-core CI box
 without KVM. Checks talk to it through the QEMU guest agent (a virtio-serial channel that libvirt
 proxies), so they need no network path, no SSH keys and no guest credentials. Checks that must
-also read VMs the course made (no agent) use ``harness.guest_ssh.GuestView``: the agent when it
+also read VMs the course made (no agent) use ``harness.kvm.guest_ssh.GuestView``: the agent when it
 answers, else SSH through the KVM host.
 
 Kernel command line understood by the guest's /init (pass via ``domain_xml(cmdline_extra=...)``):
@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from harness.errors import HarnessError
+from harness.core.errors import HarnessError
 
 #: XML namespace of the harness's ``<metadata>`` element (``<lh:run>``). ``.invalid`` can never
 #: resolve, which is what a private namespace URI should do.

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.model import CheckResult, Hint, Outcome, RunResult, StepFailure
+from harness.core.model import CheckResult, Hint, Outcome, RunResult, StepFailure
 
 FILENAME = "journal.jsonl"
 NOT_RUN_CRASH = "worker crashed while running this check (not the student's fault; re-run)"

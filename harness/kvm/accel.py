@@ -215,3 +215,14 @@ def _probe_locked(
     except OSError:
         pass  # an unwritable cache only costs a re-probe next time
     return result
+
+
+def guest_accel() -> tuple[str, str]:
+    """("kvm" | "tcg", why) for guests on kvm-hosts: KVM only when a probe really booted one."""
+    try:
+        from harness.core.artefacts import guest_dir
+
+        res = probe_kvm(guest_dir() / "vmlinuz", guest_dir() / "initrd.gz")
+        return res.kind, res.reason
+    except Exception as exc:  # no guest image yet, or the probe itself broke: TCG is always safe
+        return "tcg", f"KVM probe not run: {exc}"

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Union
 
-from harness.errors import HarnessError
-from harness.lab import LabEnv, Solution
+from harness.core.errors import HarnessError
+from harness.core.lab import LabEnv, Solution
 
 
 @dataclass(frozen=True)

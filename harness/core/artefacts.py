@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from harness.errors import HarnessError
-from harness.runs import cache_dir
+from harness.core.errors import HarnessError
+from harness.core.runs import cache_dir
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 KVM_HOST_IMAGE = "labharness/kvm-host:latest"
 DOCKER_HOST_IMAGE = "labharness/docker-host:latest"
 

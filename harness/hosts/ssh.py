@@ -1,6 +1,6 @@
 """SSH to existing hosts (students' machines): host keys, errors, and daemon sockets over the connection.
 
-Three things the paramiko backend (``harness.backends.TimedParamikoBackend``) builds on:
+Three things the paramiko backend (``harness.hosts.backends.TimedParamikoBackend``) builds on:
 
 - **Host-key policy.** The harness keeps its own ``known_hosts`` file (default
   ``$LABHARNESS_CACHE/ssh/known_hosts``; an inventory or ``--known-hosts`` may name another):
@@ -38,8 +38,8 @@ from pathlib import Path
 
 import paramiko
 
-from harness.errors import HostUnreachable, UsageError
-from harness.runs import cache_dir
+from harness.core.errors import HostUnreachable, UsageError
+from harness.core.runs import cache_dir
 
 log = logging.getLogger(__name__)
 

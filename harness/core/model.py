@@ -99,7 +99,7 @@ class LabResult:
     duration: float = 0.0  # wall time of the lab for this target: provisioning, solution, checks
     # validate mode: each check's outcome on the fresh hosts, before the solution ({check, outcome,
     # declared, message}); a PASS there that the replay does not declare cannot tell a student who
-    # did the work from one who did not (harness/negative.py)
+    # did the work from one who did not (harness/plugin/negative.py)
     negative_control: list[dict[str, str]] = field(default_factory=list)
 
     @property

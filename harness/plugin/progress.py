@@ -71,7 +71,7 @@ class ProgressReporter:
     # ------------------------------------------------------------------ totals
 
     def _targets(self) -> list[str]:
-        from harness.keys import SESSION_KEY
+        from harness.plugin.keys import SESSION_KEY
 
         try:
             return self.config.stash[SESSION_KEY].provisioner.targets()
@@ -109,7 +109,7 @@ class ProgressReporter:
     # ------------------------------------------------------------------ results
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        from harness.keys import RESULT_KEY
+        from harness.plugin.keys import RESULT_KEY
 
         for key, value in report.user_properties:
             if key != RESULT_KEY:
@@ -123,7 +123,7 @@ class ProgressReporter:
             s.done += 1
             if r["lab"] not in s.labs:
                 s.labs += (r["lab"],)
-            s.points += r["points"]  # the full points, as the report counts them (harness/model.py)
+            s.points += r["points"]  # the full points, as the report counts them (harness/core/model.py)
             s.earned += r["points"] if r["outcome"] == "PASS" else 0.0
             if r["outcome"] == "ERROR":
                 s.errors += 1

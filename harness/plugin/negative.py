@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from harness import evidence
-from harness.lab import LabEnv
+from harness.core import evidence
+from harness.core.lab import LabEnv
 
 #: a negative-control check stops waiting after this long (a fresh host has nothing to wait for)
 CHECK_BUDGET = 60.0
@@ -45,7 +45,7 @@ def _checks(lab_name: str):
 
 
 def _declared(lab_name: str) -> dict[str, str]:
-    from harness import replay
+    from harness.core import replay
 
     rp = replay.load(lab_name)
     return dict(rp.fresh_passes) if rp else {}

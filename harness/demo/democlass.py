@@ -51,12 +51,14 @@ from pathlib import Path
 
 import yaml
 
-from harness import catalog, images, replay
-from harness.errors import UsageError
-from harness.host import Host, Role
-from harness.lab import HostSpec, Lab, LabEnv
-from harness.model import StepFailure
-from harness.runs import LABEL_RUN, RunLock, lock_dir, new_run_id, valid_run_id
+from harness.core import catalog
+from harness.core import artefacts
+from harness.core import replay
+from harness.core.errors import UsageError
+from harness.hosts.host import Host, Role
+from harness.core.lab import HostSpec, Lab, LabEnv
+from harness.core.model import StepFailure
+from harness.core.runs import LABEL_RUN, RunLock, lock_dir, new_run_id, valid_run_id
 
 log = logging.getLogger(__name__)
 
@@ -301,7 +303,7 @@ def void_address(hosts: list[Host], run_id: str) -> str:
     """An address on one of the demo's own Docker networks that no container uses (a network of
     its own, labelled with the run id, when the class has no prepared hosts at all)."""
     from harness.provisioners.container import docker_client
-    from harness.runs import NAME_PREFIX
+    from harness.core.runs import NAME_PREFIX
 
     client = docker_client()
     for h in hosts:
@@ -340,7 +342,7 @@ def up(n: int | None, labs: list[str] | None, out: Path, mix: str | None = None,
     from harness.provisioners.container import docker_client
 
     docker_client()  # one clear line when dockerd is down
-    images.require(images.ssh_key(), "the harness's SSH key")
+    artefacts.require(artefacts.ssh_key(), "the harness's SSH key")
     states = parse_mix(mix, n) if mix else default_mix(n or 0)
     selected = catalog.select(labs)
     run_id = run_id or f"demo-{new_run_id()}"
@@ -430,7 +432,7 @@ def up(n: int | None, labs: list[str] | None, out: Path, mix: str | None = None,
             targets.append({"name": name, "labs": lab_names, "lab_hosts": lab_hosts})
         inventory = {
             "version": 1,
-            "defaults": {"user": "root", "port": 22, "key_file": str(images.ssh_key()), "connect_timeout": 5,
+            "defaults": {"user": "root", "port": 22, "key_file": str(artefacts.ssh_key()), "connect_timeout": 5,
                          "host_key_policy": "strict", "known_hosts": str(paths["known_hosts"])},
             "targets": targets,
         }
@@ -473,10 +475,10 @@ def _start_keeper(lock: RunLock, run_id: str, hours: float) -> int:
     fd = lock._fd
     assert fd is not None
     proc = subprocess.Popen(
-        [sys.executable, "-m", "harness.democlass", "keep", run_id, str(fd), str(hours)],
+        [sys.executable, "-m", "harness.demo.democlass", "keep", run_id, str(fd), str(hours)],
         pass_fds=(fd,), start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL, cwd="/",
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
     )
     return proc.pid
 
@@ -512,7 +514,7 @@ def _is_keeper(pid: int, run_id: str) -> bool:
         cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
-    return b"harness.democlass" in cmd and b"keep" in cmd and run_id.encode() in cmd
+    return b"harness.demo.democlass" in cmd and b"keep" in cmd and run_id.encode() in cmd
 
 
 def down(out: Path | None = None, run_id: str | None = None, say: Callable[[str], None] = print) -> list[str]:
@@ -546,8 +548,8 @@ def down(out: Path | None = None, run_id: str | None = None, say: Callable[[str]
     return removed
 
 
-def main(argv: list[str] | None = None) -> int:  # the keeper's entry point: python -m harness.democlass keep ...
-    ap = argparse.ArgumentParser(prog="python -m harness.democlass")
+def main(argv: list[str] | None = None) -> int:  # the keeper's entry point: python -m harness.demo.democlass keep ...
+    ap = argparse.ArgumentParser(prog="python -m harness.demo.democlass")
     sub = ap.add_subparsers(dest="cmd", required=True)
     k = sub.add_parser("keep")
     k.add_argument("run_id")

@@ -14,7 +14,7 @@ import docker
 import docker.errors
 
 from harness.provisioners.container import remove_labelled
-from harness.runs import LABEL_RUN, remove_stale_lock, run_is_alive, stale_locks
+from harness.core.runs import LABEL_RUN, remove_stale_lock, run_is_alive, stale_locks
 
 log = logging.getLogger(__name__)
 

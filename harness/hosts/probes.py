@@ -6,7 +6,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
-from harness import evidence
+from harness.core import evidence
 
 
 @dataclass(frozen=True)

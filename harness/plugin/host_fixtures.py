@@ -24,7 +24,7 @@ def register(config: pytest.Config) -> None:
     it reads only its class, so a module is the simple holder for names known at run time)."""
     import types
 
-    from harness import catalog
+    from harness.core import catalog
 
     holder = types.ModuleType("labharness_host_fixtures", "host fixtures from the labs' topologies")
     for name in sorted({spec.name for lab in catalog.all_labs().values() for spec in lab.topology}):

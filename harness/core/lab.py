@@ -3,22 +3,34 @@
 Each lab package (``labs/<lab>/__init__.py``) defines ``LAB = Lab(...)``. The plugin reads
 it to provision the topology; validate mode runs ``solution`` step by step (so a report can
 name the step that broke). A lab's typical mistakes belong to its course replay
-(``labs/<lab>/replay.py``, ``harness/replay.py``): typed the course's way, graded in the tests.
+(``labs/<lab>/replay.py``, ``harness/core/replay.py``): typed the course's way, graded in the tests.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import enum
 import importlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harness.errors import HarnessError, UsageError
-from harness.host import Host, Role
-from harness.model import StepFailure
+from harness.core.errors import HarnessError, UsageError
+from harness.core.model import StepFailure
+
+
+class Role(str, enum.Enum):
+    """What a host of a topology is for: the daemons the course installs on it."""
+
+    KVM_HOST = "kvm-host"  # libvirtd, virtlogd, QEMU, sshd
+    DOCKER_HOST = "docker-host"  # dockerd, sshd
+    STORAGE_HOST = "storage-host"  # GlusterFS server (NFS tools where the kernel has nfsd), sshd
+
+
+if TYPE_CHECKING:
+    from harness.hosts.host import Host
 
 
 @dataclass(frozen=True)
@@ -40,7 +52,7 @@ class LabEnv:
     params: Any  # the lab's Params dataclass instance
     accel: str = "tcg"  # how guests run on kvm-hosts here: "kvm" or "tcg" (<domain type='qemu'>)
     solution_failure: StepFailure | None = None
-    # validate mode: the checks' outcomes on the fresh hosts, before the solution (harness/negative.py)
+    # validate mode: the checks' outcomes on the fresh hosts, before the solution (harness/plugin/negative.py)
     negative_control: list = field(default_factory=list)
     step_times: dict[str, float] = field(default_factory=dict)
     started: float = 0.0  # time.monotonic() when provisioning began

@@ -5,8 +5,8 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from harness.errors import UsageError
-from harness.lab import Lab
+from harness.core.errors import UsageError
+from harness.core.lab import Lab
 
 
 def all_labs() -> dict[str, Lab]:

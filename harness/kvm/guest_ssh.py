@@ -17,9 +17,9 @@ Choosing the way in (``GuestView.transport``, decided once per view, on first us
 
 Outcomes (the grading model): a command that runs and exits non-zero is a normal result
 (``rc != 0``: the check decides, usually FAIL). Only what stops us from looking is an ERROR,
-raised as a :class:`harness.guest.GuestError` subclass naming which: :class:`GuestLoginRefused`
+raised as a :class:`harness.kvm.guest.GuestError` subclass naming which: :class:`GuestLoginRefused`
 (the credential), :class:`GuestNoAddress` (no lease or ARP entry), :class:`GuestTransportError`
-(tunnel, TCP or SSH handshake), :class:`harness.guest.ExecTimeout` (a command's deadline).
+(tunnel, TCP or SSH handshake), :class:`harness.kvm.guest.ExecTimeout` (a command's deadline).
 Secrets never appear in messages, logs or evidence.
 """
 
@@ -37,7 +37,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from harness.guest import (
+from harness.kvm.guest import (
     AGENT_CHANNEL,
     AgentUnavailable,
     ExecResult,
@@ -48,7 +48,7 @@ from harness.guest import (
 )
 
 if TYPE_CHECKING:
-    from harness.host import Host
+    from harness.hosts.host import Host
 
 #: The root password of the course's VMs. The notes type ``ssh root@192.168.122.60`` and answer
 #: "root@...'s password:" (seed 000 L501-L507, L654, L1053...) but never print the password; the
@@ -129,7 +129,7 @@ def agent_channel_state(xml: str) -> str | None:
 class GuestView:
     """Run shell scripts in a running domain and read its own state, by agent or by SSH.
 
-    ``host`` is the KVM host (a :class:`harness.host.Host`) whose libvirt runs the domain; its
+    ``host`` is the KVM host (a :class:`harness.hosts.host.Host`) whose libvirt runs the domain; its
     connection carries the SSH tunnel. ``credentials`` default to the host's inventory entry
     (``host.access.guest_user/guest_password/guest_key_file``), else root and
     :data:`COURSE_ROOT_PASSWORD`.
@@ -197,7 +197,7 @@ class GuestView:
         """Run ``script`` with /bin/sh in the guest; rc/stdout/stderr as text.
 
         A non-zero exit is a result, not an exception; raises :class:`GuestViewError` (or
-        :class:`harness.guest.ExecTimeout`) only when the guest cannot be asked."""
+        :class:`harness.kvm.guest.ExecTimeout`) only when the guest cannot be asked."""
         if self.transport == "agent":
             assert self._agent is not None
             return self._agent.exec(["/bin/sh", "-c", script], timeout=timeout)

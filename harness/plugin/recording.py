@@ -1,4 +1,4 @@
-"""The controller's recorder: writes the run's journal (``harness/journal.py``) as results arrive.
+"""The controller's recorder: writes the run's journal (``harness/reporting/journal.py``) as results arrive.
 
 Registered only on the process that writes reports (the xdist controller, or the single
 process). It records what was planned as soon as collection is known, each check result and
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.journal import FILENAME, Journal, Planned
+from harness.reporting.journal import FILENAME, Journal, Planned
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,8 @@ def planned_from_nodeid(nodeid: str, targets: list[str], rootdir: Path) -> Plann
     """What the controller can know of a check from its node id alone (xdist: workers collect)."""
     import sys
 
-    from harness.lab import lab_of
-    from harness.progress import target_of_nodeid
+    from harness.core.lab import lab_of
+    from harness.plugin.progress import target_of_nodeid
 
     path, _, rest = nodeid.partition("::")
     func = rest.split("[", 1)[0]
@@ -72,7 +72,7 @@ def planned_from_nodeid(nodeid: str, targets: list[str], rootdir: Path) -> Plann
 class Recorder:
     def __init__(self, config: pytest.Config, session) -> None:
         self.config = config
-        self.session = session  # harness.plugin.LabSession
+        self.session = session  # harness.plugin.hooks.LabSession
         self.journal: Journal | None = None
         self.planned = False
         self.interrupted = ""
@@ -101,7 +101,7 @@ class Recorder:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        from harness.lab import lab_of
+        from harness.core.lab import lab_of
 
         planned = []
         for item in session.items:
@@ -135,7 +135,7 @@ class Recorder:
     # ------------------------------------------------------------------ results
 
     def record(self, report: pytest.TestReport) -> None:
-        from harness.keys import ENV_KEY, RESULT_KEY
+        from harness.plugin.keys import ENV_KEY, RESULT_KEY
 
         seen = False
         for key, value in report.user_properties:

@@ -6,7 +6,7 @@ subclasses keep testinfra's quoting and result types and add a deadline (``timeo
 ``run``) that raises ``CommandTimeout`` with the output seen so far, and ``HostUnreachable``
 when the transport itself fails (container gone, SSH refused), so that a dead host is ERROR
 and not FAIL. The paramiko backend also keeps one connection and one shell session per host
-for the whole run, and applies the harness's host-key policy (``harness.ssh``).
+for the whole run, and applies the harness's host-key policy (``harness.hosts.ssh``).
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ from testinfra.backend.docker import DockerBackend
 from testinfra.backend.local import LocalBackend
 from testinfra.backend.paramiko import ParamikoBackend
 
-from harness import evidence
-from harness.errors import CommandTimeout, HostUnreachable
-from harness.ssh import (DOCKER_BRIDGE, LIBVIRT_BRIDGE, HostKeyPolicy, SSHLoginRefused, Tunnel,
+from harness.core import evidence
+from harness.core.errors import CommandTimeout, HostUnreachable
+from harness.hosts.ssh import (DOCKER_BRIDGE, LIBVIRT_BRIDGE, HostKeyPolicy, SSHLoginRefused, Tunnel,
                          ChannelTimeout, check_key_file, exec_with_deadline, host_id, mismatch, wait_exit_status)
 
 log = logging.getLogger(__name__)

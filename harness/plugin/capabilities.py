@@ -12,20 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-#: the run's harness.plugin.LabSession (Any here: this module sits below the plugin)
+#: the run's harness.plugin.hooks.LabSession (Any here: this module sits below the plugin)
 LabSession = Any
-
-
-def guest_accel() -> tuple[str, str]:
-    """("kvm" | "tcg", why) for guests on kvm-hosts: KVM only when a probe really booted one."""
-    try:
-        from harness import accel
-        from harness.images import guest_dir
-
-        res = accel.probe_kvm(guest_dir() / "vmlinuz", guest_dir() / "initrd.gz")
-        return res.kind, res.reason
-    except Exception as exc:  # no guest image yet, or the probe itself broke: TCG is always safe
-        return "tcg", f"KVM probe not run: {exc}"
 
 
 def _kvm_accel(session: LabSession) -> str | None:
@@ -68,7 +56,7 @@ def missing_on_hosts(capability: str, hosts) -> str | None:
     asked raises (ERROR), like any other read of it.
     """
     if capability not in HOST_PROBES:
-        from harness.errors import HarnessError
+        from harness.core.errors import HarnessError
 
         raise HarnessError(f"unknown capability {capability!r} (known: {', '.join(sorted(HOST_PROBES))})")
     role, command, reason = HOST_PROBES[capability]
@@ -85,7 +73,7 @@ def missing_on_hosts(capability: str, hosts) -> str | None:
 def missing(capability: str, session: LabSession) -> str | None:
     probe = PROBES.get(capability)
     if probe is None:
-        from harness.errors import HarnessError
+        from harness.core.errors import HarnessError
 
         raise HarnessError(f"unknown capability {capability!r} (known: {', '.join(sorted(PROBES))})")
     return probe(session)

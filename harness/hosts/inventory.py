@@ -41,9 +41,9 @@ from typing import Any
 
 import yaml
 
-from harness.errors import UsageError
+from harness.core.errors import UsageError
 
-POLICIES = ("tofu", "strict", "ignore")  # harness.ssh.POLICIES, without importing paramiko here
+POLICIES = ("tofu", "strict", "ignore")  # harness.hosts.ssh.POLICIES, without importing paramiko here
 CONNECTION_FIELDS = {"address", "container", "local"}
 DEFAULT_FIELDS = {"user", "port", "key_file", "password", "timeout", "connect_timeout", "host_key_policy", "known_hosts",
                   "guest_user", "guest_password", "guest_key_file"}
@@ -70,9 +70,9 @@ class HostEntry:
     timeout: float = 60.0  # deadline of one command
     connect_timeout: float = 10.0  # deadline of connecting and logging in
     host_key_policy: str = "tofu"
-    known_hosts: str | None = None  # None: the harness's own file (harness.ssh.default_known_hosts)
+    known_hosts: str | None = None  # None: the harness's own file (harness.hosts.ssh.default_known_hosts)
     # the VMs of a KVM host, reached by SSH through it when they run no guest agent
-    # (None: harness.guest_ssh's defaults, root and the course's password)
+    # (None: harness.kvm.guest_ssh's defaults, root and the course's password)
     guest_user: str | None = None
     guest_password: str | None = field(default=None, repr=False)  # never printed
     guest_key_file: str | None = None  # a private key on the grader
@@ -214,7 +214,7 @@ class _Checker:
 
     def _document(self, doc: Any) -> Inventory | None:
         if not isinstance(doc, dict):
-            self.problems.append(f"{self.p}: expected a mapping with 'version' and 'targets' (see harness/inventory.py), "
+            self.problems.append(f"{self.p}: expected a mapping with 'version' and 'targets' (see harness/hosts/inventory.py), "
                                  f"got {_type_name(doc)}")
             return None
         for k in doc:

@@ -1,0 +1,1 @@
+"""A simulated class to grade (``labctl demo-class``)."""

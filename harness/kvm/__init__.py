@@ -1,0 +1,1 @@
+"""KVM knowledge shared by provisioners and checks: the lab guest, its agent, its SSH view, the accelerator."""
