@@ -6,7 +6,7 @@
 #
 # Environment:
 #   LABHARNESS_CACHE   cache dir (default /var/cache/labharness): debootstrap .debs, the trimmed
-#                      base rootfs tarball, build logs, standins.tar
+#                      base rootfs tarball, build logs
 #   LABHARNESS_MIRROR  Debian mirror for debootstrap (default http://deb.debian.org/debian)
 #   DOCKER             docker CLI to use (default: docker)
 #
@@ -135,24 +135,6 @@ build_image() {
   say "$name" "built ($(secs "$t0") s)"
 }
 
-# ---------------------------------------------------------------- standins.tar
-save_standins() {
-  local t0 ids out="$CACHE/standins.tar"
-  t0=$(now)
-  local imgs=("$BASE_IMAGE" "${STANDINS[@]}")
-  ids=$(for i in "${imgs[@]}"; do echo "$i $(image_id "$i")"; done)
-  if [ $FORCE = 0 ] && [ -s "$out" ] && [ "$(cat "$out.ids" 2>/dev/null)" = "$ids" ]; then
-    say "standins.tar" "cached ($(secs "$t0") s)"
-    return
-  fi
-  rm -f "$out.ids"
-  run_logged save-standins $DOCKER save -o "$out.tmp" "${imgs[@]}"
-  chmod 644 "$out.tmp"
-  mv "$out.tmp" "$out"
-  echo "$ids" > "$out.ids"
-  say "standins.tar" "written, $(du -m "$out" | cut -f1) MB ($(secs "$t0") s)"
-}
-
 build_base
 build_image labharness/kvm-host:latest        "$HERE/kvm-host"
 build_image labharness/docker-host:latest     "$HERE/docker-host"
@@ -167,5 +149,7 @@ while read -r src _; do
   dir=${src#labharness/standin-}
   build_image "$src" "$HERE/standins/${dir%%:*}"
 done < "$HERE/standins/map.txt"
-save_standins
+# The provisioners save the stand-ins a lab needs themselves (harness/core/artefacts.py: standins_tar,
+# one tar per set under $CACHE/standins/); the one big tar of every stand-in earlier builds wrote is not read.
+rm -f "$CACHE/standins.tar" "$CACHE/standins.tar.ids"
 say "all done" "($(secs "$T_ALL") s, cache $CACHE)"

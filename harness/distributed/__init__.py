@@ -119,7 +119,7 @@ def key(run_id: str, *parts: str) -> str:
 
 #: what a worker's own cache shares with this machine's (hard links): the key and the images the
 #: container provisioner mounts; never a build in progress (``hostimage/``, ``work/``) or logs
-SHARED_CACHE = ("ssh", "standins", "standins.tar", "standins.tar.ids", "guest", "debs", "rootfs", "accel.json")
+SHARED_CACHE = ("ssh", "standins", "guest", "debs", "rootfs", "accel.json")
 
 
 def seed_cache(dest, source=None) -> None:
