@@ -17,8 +17,6 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import pytest
-
 from harness.kvm.guest import AGENT_CHANNEL, GuestAgent
 from harness.kvm.guest_ssh import GuestView
 from harness.hosts.host import Host
