@@ -231,6 +231,7 @@ def run_floor(rows, inventory, demo: dict) -> tuple[float, dict]:
 def one_class(ns, labs: list[str] | None, work: Path) -> dict:
     """Make a class on ``labs``, grade it with the harness, estimate the baseline and the floor."""
     from harness.demo import democlass
+    from harness.demo.inventory import paths_for
 
     made = ns.inventory is None
     t0 = time.monotonic()
@@ -239,7 +240,7 @@ def one_class(ns, labs: list[str] | None, work: Path) -> dict:
         demo = democlass.up(ns.students, labs, inventory_path)
     else:
         inventory_path = ns.inventory.resolve()
-        demo = json.loads(democlass.paths_for(inventory_path)["demo"].read_text())
+        demo = json.loads(paths_for(inventory_path).demo.read_text())
     prepare = time.monotonic() - t0
     try:
         inventory = load_inventory(inventory_path)
