@@ -191,8 +191,8 @@ def baseline_estimate(rows, inventory, demo: dict, error_sample: int) -> tuple[f
 
 def run_floor(rows, inventory, demo: dict) -> tuple[float, dict]:
     """The commands alone, over one open shell session per host, for one student per state, scaled."""
-    from harness.hosts.backends import TimedParamikoBackend
-    from harness.hosts.ssh import HostKeyPolicy
+    from harness.hosts.ssh_backend import TimedParamikoBackend
+    from harness.hosts.ssh_keys import HostKeyPolicy
 
     states = {s: i["state"] for s, i in demo["students"].items()}
     per_state = Counter(states.values())

@@ -43,7 +43,7 @@ import yaml
 
 from harness.core.errors import UsageError
 
-POLICIES = ("tofu", "strict", "ignore")  # harness.hosts.ssh.POLICIES, without importing paramiko here
+POLICIES = ("tofu", "strict", "ignore")  # harness.hosts.ssh_keys.POLICIES, without importing paramiko here
 CONNECTION_FIELDS = {"address", "container", "local"}
 DEFAULT_FIELDS = {"user", "port", "key_file", "password", "timeout", "connect_timeout", "host_key_policy", "known_hosts",
                   "guest_user", "guest_password", "guest_key_file"}
@@ -70,7 +70,7 @@ class HostEntry:
     timeout: float = 60.0  # deadline of one command
     connect_timeout: float = 10.0  # deadline of connecting and logging in
     host_key_policy: str = "tofu"
-    known_hosts: str | None = None  # None: the harness's own file (harness.hosts.ssh.default_known_hosts)
+    known_hosts: str | None = None  # None: the harness's own file (harness.hosts.ssh_keys.default_known_hosts)
     # the VMs of a KVM host, reached by SSH through it when they run no guest agent
     # (None: harness.kvm.guest_ssh's defaults, root and the course's password)
     guest_user: str | None = None

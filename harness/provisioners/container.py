@@ -23,7 +23,7 @@ import docker
 import docker.errors
 
 from harness.core import artefacts
-from harness.hosts.backends import TimedDockerBackend
+from harness.hosts.local_backends import TimedDockerBackend
 from harness.core.errors import ProvisioningError, UsageError
 from harness.hosts.host import Access, Host, Role
 from harness.core.lab import Lab

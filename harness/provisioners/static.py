@@ -16,7 +16,8 @@ import atexit
 import dataclasses
 import threading
 
-from harness.hosts.backends import TimedLocalBackend, TimedParamikoBackend
+from harness.hosts.local_backends import TimedLocalBackend
+from harness.hosts.ssh_backend import TimedParamikoBackend
 from harness.core.catalog import all_labs
 from harness.core.errors import HarnessError, HostUnreachable, UsageError
 from harness.hosts.host import Access, Host, Role
@@ -25,7 +26,7 @@ from harness.core.lab import Lab
 from harness.provisioners.base import Provisioner
 from harness.provisioners.container import host_from_container
 from harness.provisioners.roles import DAEMON_PROBES
-from harness.hosts.ssh import HostKeyPolicy
+from harness.hosts.ssh_keys import HostKeyPolicy
 
 
 class DaemonUnavailable(HostUnreachable):

@@ -146,10 +146,11 @@ def test_a_paused_host_costs_two_deadlines_and_the_rest_of_the_class_is_graded(t
 def test_ssh_layer_caps_output_and_hung_commands_do_not_open_the_breaker(two_students):
     """On a real host over SSH: exact results, 1 MiB per stream kept and marked, a command past its
     deadline killed while the host (which answers the kill) stays in use, daemons over the connection."""
-    from harness.hosts.backends import CUT_NOTE, OUTPUT_CAP, TimedParamikoBackend
+    from harness.hosts.output import CUT_NOTE, OUTPUT_CAP
+    from harness.hosts.ssh_backend import TimedParamikoBackend
     from harness.core.errors import CommandTimeout
     from harness.hosts.host import Access, Host, Role
-    from harness.hosts.ssh import HostKeyPolicy
+    from harness.hosts.ssh_keys import HostKeyPolicy
 
     _, hosts = two_students
     backend = TimedParamikoBackend(hosts["s1"]["address"], key_file=str(artefacts.ssh_key()), label="docker01",

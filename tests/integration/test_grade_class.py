@@ -209,9 +209,9 @@ def test_daemons_over_the_same_connection(complete_host, demo):
 
 
 def test_host_key_policies(demo, tmp_path):
-    from harness.hosts.backends import TimedParamikoBackend
+    from harness.hosts.ssh_backend import TimedParamikoBackend
     from harness.hosts.inventory import load_inventory
-    from harness.hosts.ssh import HostKeyMismatch, HostKeyPolicy, HostKeyUnknown
+    from harness.hosts.ssh_keys import HostKeyMismatch, HostKeyPolicy, HostKeyUnknown
 
     inventory, _ = demo
     entry = load_inventory(inventory).target("s01").hosts_for("dockerfile")["docker01"]

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from harness.hosts.backends import TimedLocalBackend
+from harness.hosts.local_backends import TimedLocalBackend
 from harness.core.errors import CommandTimeout, UsageError, WaitTimeout
 from harness.core.model import CheckResult, Hint, LabResult, Outcome, RunResult, TargetResult
 from harness.core.runs import RunLock, run_is_alive, valid_run_id

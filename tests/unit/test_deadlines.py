@@ -16,13 +16,16 @@ import docker.errors
 import paramiko
 import pytest
 
-from harness.hosts import backends
+from harness.hosts import local_backends, ssh_backend
 from harness.core import evidence
-from harness.hosts.backends import (CUT_NOTE, OUTPUT_CAP, Breaker, TimedDockerBackend, TimedLocalBackend,
-                              TimedParamikoBackend, _Shell, _ShellTimeout)
+from harness.hosts.breaker import Breaker
+from harness.hosts.local_backends import TimedDockerBackend, TimedLocalBackend
+from harness.hosts.output import CUT_NOTE, OUTPUT_CAP
+from harness.hosts.ssh_backend import TimedParamikoBackend
+from harness.hosts.ssh_shell import Shell, ShellTimeout
 from harness.core.errors import CommandTimeout, HarnessError, HostUnreachable
-from harness.hosts.ssh import (ChannelTimeout, HostKeyPolicy, KeyFileUnsafe, RequestTimeout, check_key_file,
-                         exec_with_deadline, wait_exit_status)
+from harness.hosts.ssh_channel import ChannelTimeout, RequestTimeout, exec_with_deadline, wait_exit_status
+from harness.hosts.ssh_keys import HostKeyPolicy, KeyFileUnsafe, check_key_file
 
 NOTE = CUT_NOTE.decode().strip()
 
@@ -65,14 +68,14 @@ class _FakeShell:
 
     def run(self, command, deadline):
         time.sleep(max(0.0, deadline - time.monotonic()))
-        raise _ShellTimeout(4242, b"partial", b"")
+        raise ShellTimeout(4242, b"partial", b"")
 
     def close(self):
         pass
 
 
 def _frozen_backend(monkeypatch, kill_answers: bool) -> TimedParamikoBackend:
-    monkeypatch.setattr(backends, "_Shell", _FakeShell)
+    monkeypatch.setattr(ssh_backend, "Shell", _FakeShell)
     b = TimedParamikoBackend("192.0.2.1", label="docker01", connect_timeout=1)
     monkeypatch.setattr(b, "open_channel", lambda: object())
     monkeypatch.setattr(b, "_kill", lambda pid: kill_answers)
@@ -144,8 +147,8 @@ def test_a_paused_container_host_is_unreachable_and_opens_the_breaker(monkeypatc
         calls.append(line)
         return 1, b"", b"Error response from daemon: Container lh-x is paused, unpause the container before exec\n"
 
-    monkeypatch.setattr(backends, "_run_with_deadline", fake_run)
-    monkeypatch.setattr(backends, "_container_state", lambda name: "paused")
+    monkeypatch.setattr(local_backends, "run_with_deadline", fake_run)
+    monkeypatch.setattr(local_backends, "_container_state", lambda name: "paused")
     b = TimedDockerBackend("lh-x")
     with pytest.raises(HostUnreachable, match="is paused"):
         b.run("docker ps")
@@ -158,9 +161,9 @@ def test_a_paused_container_host_is_unreachable_and_opens_the_breaker(monkeypatc
 
 def test_the_student_own_docker_errors_stay_results(monkeypatch):
     """`docker exec` of the student's own container printing "is not running" is their state."""
-    monkeypatch.setattr(backends, "_run_with_deadline",
+    monkeypatch.setattr(local_backends, "run_with_deadline",
                         lambda *a: (1, b"", b"Error response from daemon: container web is not running\n"))
-    monkeypatch.setattr(backends, "_container_state", lambda name: "running")
+    monkeypatch.setattr(local_backends, "_container_state", lambda name: "running")
     res = TimedDockerBackend("lh-x").run("docker exec web true")
     assert res.rc == 1 and "not running" in res.stderr
 
@@ -255,7 +258,7 @@ def test_exit_status_has_a_deadline():
 
 
 class _ScriptedChannel:
-    """Answers the shell protocol of ``_Shell`` with a command printing ``size`` bytes."""
+    """Answers the shell protocol of ``Shell`` with a command printing ``size`` bytes."""
 
     def __init__(self, size: int):
         self.size = size
@@ -294,7 +297,7 @@ class _ScriptedChannel:
 
 @pytest.mark.parametrize("size", [10, OUTPUT_CAP, 3 * OUTPUT_CAP + 12345])
 def test_shell_output_is_capped_and_the_protocol_still_ends(size):
-    shell = _Shell(_ScriptedChannel(size), time.monotonic() + 10)
+    shell = Shell(_ScriptedChannel(size), time.monotonic() + 10)
     rc, out, err = shell.run("cat big", time.monotonic() + 10)
     assert rc == 0 and err == b""
     if size <= OUTPUT_CAP:

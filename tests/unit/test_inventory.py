@@ -1,4 +1,4 @@
-"""The inventory schema (harness/hosts/inventory.py) and the harness's known_hosts (harness/hosts/ssh.py): no network."""
+"""The inventory schema (harness/hosts/inventory.py) and the harness's known_hosts (harness/hosts/ssh_keys.py): no network."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from harness.core.lab import Role
 from harness.hosts.inventory import HostEntry, InventoryError, load_inventory
 from harness.core.lab import HostSpec, Lab
-from harness.hosts.ssh import HostKeyMismatch, HostKeyPolicy
+from harness.hosts.ssh_keys import HostKeyMismatch, HostKeyPolicy
 
 LABS = {
     "dockerfile": Lab("dockerfile", "t", (HostSpec("docker01", Role.DOCKER_HOST),), params=object, package_dir=Path(".")),

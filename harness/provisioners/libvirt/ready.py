@@ -6,7 +6,7 @@ console's last lines, and a role's unit that is not installed or failed for good
 is done after: the harness key (hosts reach each other with it, as container hosts do), a check
 that docker hosts have their stand-ins and kvm hosts their lab guest and, where promised, KVM.
 Checks then reach the host's daemons through its SSH connection, as ``qemu+ssh://`` and
-``docker -H ssh://`` would (``harness.hosts.ssh`` tunnels), so a check never knows which provisioner
+``docker -H ssh://`` would (``harness.hosts.ssh_tunnel``), so a check never knows which provisioner
 made its host.
 """
 
@@ -19,13 +19,13 @@ import time
 from pathlib import Path
 
 from harness.core import artefacts
-from harness.hosts.backends import TimedParamikoBackend
+from harness.hosts.ssh_backend import TimedParamikoBackend
 from harness.core.errors import HarnessError, ProvisioningError
 from harness.hosts.host import Access, Host, Role
 from harness.provisioners.libvirt.domain import L1Spec
 from harness.provisioners.libvirt.hypervisor import Hypervisor
 from harness.provisioners.roles import ROLE_PROBES, RoleProbe
-from harness.hosts.ssh import HostKeyPolicy
+from harness.hosts.ssh_keys import HostKeyPolicy
 from harness.core.wait import wait_until
 
 log = logging.getLogger(__name__)
