@@ -9,7 +9,6 @@ because most labs need only one of them.
 from __future__ import annotations
 
 import functools
-import threading
 import time
 from pathlib import Path
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from testinfra.backend.base import BaseBackend, CommandResult
 
 from harness.core.errors import CommandFailed, HarnessError, HostUnreachable
 from harness.core.lab import Role
+from harness.hosts.libvirt_open import LibvirtOpenTimeout, libvirt_event_loop, open_libvirt
 
 
 @dataclass(frozen=True)
@@ -36,76 +36,6 @@ class Access:
     guest_password: str | None = field(default=None, repr=False)  # never printed
     guest_key_file: str | None = None
     container: str | None = None  # the Docker container this host is, when it is one on this machine
-
-
-@functools.cache
-def _libvirt_event_loop() -> bool:
-    """libvirt keepalives need an event loop; run the default one in a daemon thread, once."""
-    import threading
-
-    import libvirt
-
-    # libvirt also prints every error on stderr; they reach us as exceptions already.
-    libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
-    try:
-        libvirt.virEventRegisterDefaultImpl()
-    except libvirt.libvirtError:
-        return False
-
-    def loop() -> None:
-        while True:
-            libvirt.virEventRunDefaultImpl()
-
-    threading.Thread(target=loop, name="libvirt-events", daemon=True).start()
-    return True
-
-
-LIBVIRT_OPEN_TIMEOUT = 30.0
-
-
-class LibvirtOpenTimeout(HostUnreachable):
-    """``libvirt.open`` got no answer in time (the daemon or the host behind a remote URI is frozen)."""
-
-
-def open_libvirt(uri: str, timeout: float = LIBVIRT_OPEN_TIMEOUT):
-    """``libvirt.open(uri)`` with a deadline: libvirt has none for the handshake of a remote URI, so it
-    runs in a thread of its own; on the deadline ``LibvirtOpenTimeout`` is raised, and a connection
-    that opens after all is closed by that thread. ``libvirt.libvirtError`` passes through."""
-    import libvirt
-
-    lock = threading.Lock()
-    box: dict = {}
-    done = threading.Event()
-
-    def opener() -> None:
-        try:
-            conn = libvirt.open(uri)
-        except BaseException as exc:  # noqa: BLE001 -- handed to the caller
-            box["exc"] = exc
-        else:
-            with lock:
-                late = box.get("abandoned", False)
-                if not late:
-                    box["conn"] = conn
-            if late:
-                try:
-                    conn.close()
-                except Exception:
-                    pass
-        finally:
-            done.set()
-
-    threading.Thread(target=opener, name="libvirt-open", daemon=True).start()
-    if not done.wait(timeout):
-        with lock:
-            box["abandoned"] = True
-            conn = box.pop("conn", None)
-        if conn is not None:
-            return conn
-        raise LibvirtOpenTimeout(f"libvirt at {uri} did not answer within {timeout:g}s")
-    if "exc" in box:
-        raise box["exc"]
-    return box["conn"]
 
 
 class Host:
@@ -131,7 +61,7 @@ class Host:
         self.timeout = timeout
         self._backend = backend
         self._ti = testinfra.host.Host(backend)
-        # the backend's circuit breaker (harness.hosts.backends.Breaker) names the host as checks know it
+        # the backend's circuit breaker (harness.hosts.breaker.Breaker) names the host as checks know it
         self._breaker = getattr(backend, "breaker", None)
         if self._breaker is not None:
             self._breaker.label = name
@@ -190,7 +120,7 @@ class Host:
 
         if not self.access.libvirt_uri:
             raise HarnessError(f"{self.name} ({self.role.value}) has no libvirt access")
-        keepalive = _libvirt_event_loop()  # must be registered before the connection opens
+        keepalive = libvirt_event_loop()  # must be registered before the connection opens
         if self._breaker is not None:
             self._breaker.check()
         began = time.time()
@@ -237,7 +167,7 @@ class Host:
 
     def ssh_transport(self):  # -> paramiko.Transport | None
         """The open SSH connection to this host when it is reached over SSH, else ``None``: for
-        SFTP and for tunnels to this host's own VMs (``harness.kvm.guest_ssh``)."""
+        SFTP and for tunnels to this host's own VMs (``harness.kvm.guest_tunnel``)."""
         transport = getattr(self._backend, "transport", None)
         return transport() if transport is not None else None
 

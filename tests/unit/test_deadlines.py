@@ -345,7 +345,7 @@ def test_a_password_with_host_key_policy_ignore_is_warned_about(tmp_path):
 def test_libvirt_open_has_a_deadline(monkeypatch):
     import libvirt
 
-    from harness.hosts.host import LibvirtOpenTimeout, open_libvirt
+    from harness.hosts.libvirt_open import LibvirtOpenTimeout, open_libvirt
 
     closed = []
 
