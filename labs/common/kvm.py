@@ -4,7 +4,7 @@ Solution side: ``virt_install`` makes a VM the way the course does (virt-install
 course's names and sizes), with the lab guest in place of the CentOS 7 install: the guest's
 kernel and initrd are booted directly (``--import --boot kernel=...``), and a guest agent
 channel lets the harness see inside without SSH. Check side: ``domain``/``xml`` read a VM,
-``guest`` gives its own view (harness.kvm.guest_ssh.GuestView: the agent when it answers, else SSH
+``guest`` gives its own view (harness.kvm.guest_view.GuestView: the agent when it answers, else SSH
 through the KVM host, as the course's VMs run no agent).
 """
 
@@ -17,8 +17,8 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from harness.kvm.guest import AGENT_CHANNEL, GuestAgent
-from harness.kvm.guest_ssh import GuestView
+from harness.kvm.agent import AGENT_CHANNEL, GuestAgent
+from harness.kvm.guest_view import GuestView
 from harness.hosts.host import Host
 from harness.core.lab import LabEnv
 from harness.core.wait import wait_until
@@ -188,7 +188,7 @@ def disk(root: ET.Element, target: str) -> ET.Element | None:
 
 def guest(h: Host, name: str) -> GuestView:
     """The guest's own view of a running VM: its agent when that answers, else SSH through ``h``
-    (see harness.kvm.guest_ssh). A VM that is not running is a FAIL; a guest that cannot be reached
+    (see harness.kvm.guest_view). A VM that is not running is a FAIL; a guest that cannot be reached
     (no address, credential refused, transport) is an ERROR naming why, raised on first use."""
     dom = domain(h, name)
     assert dom.isActive(), f"{name} is not running"

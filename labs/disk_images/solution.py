@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import posixpath
 
-from harness.kvm.guest import GuestAgent
+from harness.kvm.agent import GuestAgent
 from harness.core.lab import LabEnv, Solution
 from harness.core.wait import wait_until
 

@@ -9,7 +9,7 @@ kvm02 and the storage host (libvirt, the QEMU processes and their logs, mounts, 
 
 from __future__ import annotations
 
-from harness.kvm.guest import AGENT_CHANNEL
+from harness.kvm.agent import AGENT_CHANNEL
 from harness.core.lab import LabEnv, Solution
 from harness.core.replay import Line, run_actions
 from labs.common.kvm import wait_agent

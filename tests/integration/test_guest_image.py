@@ -24,19 +24,12 @@ from typing import TypeVar
 import pytest
 
 from harness.kvm import accel
-from harness.kvm.guest import (
-    Disk,
-    ExecTimeout,
-    GuestAgent,
-    GuestImage,
-    Nic,
-    disk_xml,
-    domain_metadata,
-    domain_xml,
-    nic_xml,
-    read_metadata,
-    wait_for_console,
-)
+from harness.kvm.agent import GuestAgent
+from harness.kvm.console import wait_for_console
+from harness.kvm.domain_xml import Disk, Nic, disk_xml, domain_xml, nic_xml
+from harness.kvm.errors import ExecTimeout
+from harness.kvm.guest_image import GuestImage
+from harness.kvm.metadata import domain_metadata, read_metadata
 
 libvirt = pytest.importorskip("libvirt")
 

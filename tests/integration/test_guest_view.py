@@ -22,8 +22,12 @@ from pathlib import Path
 
 import pytest
 
-from harness.kvm.guest import AGENT_CHANNEL, ExecTimeout, GuestImage, Nic, domain_xml
-from harness.kvm.guest_ssh import MAX_OUTPUT, GuestCredentials, GuestLoginRefused, GuestNoAddress, GuestTransportError, GuestView
+from harness.kvm.agent import AGENT_CHANNEL
+from harness.kvm.domain_xml import Nic, domain_xml
+from harness.kvm.errors import ExecTimeout, GuestLoginRefused, GuestNoAddress, GuestTransportError
+from harness.kvm.guest_image import GuestImage
+from harness.kvm.guest_ssh import MAX_OUTPUT, GuestCredentials
+from harness.kvm.guest_view import GuestView
 from harness.provisioners.container import ContainerProvisioner
 from harness.core.runs import RunLock, new_run_id
 from labs.vm_basics import LAB

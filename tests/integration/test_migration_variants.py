@@ -22,7 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.kvm.guest import Disk, GuestAgent, GuestImage, Nic, domain_xml
+from harness.kvm.agent import GuestAgent
+from harness.kvm.domain_xml import Disk, Nic, domain_xml
+from harness.kvm.guest_image import GuestImage
 from harness.core.lab import LabEnv
 from harness.provisioners.container import ContainerProvisioner
 from harness.core.runs import RunLock, new_run_id

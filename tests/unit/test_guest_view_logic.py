@@ -7,14 +7,12 @@ import time
 import pytest
 
 from harness.core.errors import HarnessError
-from harness.kvm.guest import AGENT_CHANNEL, AgentUnavailable, ExecResult
-from harness.kvm.guest_ssh import (
-    GuestCredentials,
-    GuestView,
-    agent_channel_state,
-    count_cpu_list,
-    parse_interfaces,
-)
+from harness.kvm.agent import AGENT_CHANNEL, agent_channel_state
+from harness.kvm.errors import AgentUnavailable
+from harness.kvm.guest_parse import count_cpu_list, parse_interfaces
+from harness.kvm.guest_ssh import GuestCredentials
+from harness.kvm.guest_view import GuestView
+from harness.kvm.results import ExecResult
 
 
 def _xml(channel_state: str | None, with_channel: bool = True) -> str:
@@ -56,7 +54,7 @@ def test_no_agent_is_seen_at_once_without_pinging(monkeypatch, xml, why):
     def boom(*a, **k):
         raise AssertionError("must not ping")
 
-    monkeypatch.setattr("harness.kvm.guest.GuestAgent.ping", boom)
+    monkeypatch.setattr("harness.kvm.agent.GuestAgent.ping", boom)
     view = GuestView(FakeHost(), FakeDomain(xml))
     t0 = time.monotonic()
     assert view.transport == "ssh"
@@ -66,8 +64,8 @@ def test_no_agent_is_seen_at_once_without_pinging(monkeypatch, xml, why):
 
 def test_connected_agent_that_answers_is_used(monkeypatch):
     pings = []
-    monkeypatch.setattr("harness.kvm.guest.GuestAgent.ping", lambda self, timeout=5.0: pings.append(timeout))
-    monkeypatch.setattr("harness.kvm.guest.GuestAgent.exec",
+    monkeypatch.setattr("harness.kvm.agent.GuestAgent.ping", lambda self, timeout=5.0: pings.append(timeout))
+    monkeypatch.setattr("harness.kvm.agent.GuestAgent.exec",
                         lambda self, argv, timeout=30.0, **k: ExecResult(3, "out", "err"))
     view = GuestView(FakeHost(), FakeDomain(_xml("connected")))
     res = view.run("false")
@@ -79,7 +77,7 @@ def test_agent_that_does_not_answer_falls_back_to_ssh(monkeypatch):
     def ping(self, timeout=5.0):
         raise AgentUnavailable("guest-ping: Guest agent is not responding")
 
-    monkeypatch.setattr("harness.kvm.guest.GuestAgent.ping", ping)
+    monkeypatch.setattr("harness.kvm.agent.GuestAgent.ping", ping)
     view = GuestView(FakeHost(), FakeDomain(_xml("connected")))
     assert view.transport == "ssh"
     assert "did not answer" in view.why_not_agent
@@ -115,7 +113,7 @@ def test_count_cpu_list(text, n):
 
 
 def test_errors_are_harness_errors():
-    from harness.kvm.guest_ssh import GuestLoginRefused, GuestNoAddress, GuestTransportError
+    from harness.kvm.errors import GuestLoginRefused, GuestNoAddress, GuestTransportError
 
     for cls in (GuestLoginRefused, GuestNoAddress, GuestTransportError):
         assert issubclass(cls, HarnessError)
@@ -123,7 +121,7 @@ def test_errors_are_harness_errors():
 
 # ------------------------------------------------------------------------ address choice
 def test_domain_nics_and_lease_order():
-    from harness.kvm.guest_ssh import domain_nics, lease_addresses
+    from harness.kvm.guest_address import domain_nics, lease_addresses
 
     xml = """<domain><devices>
       <interface type='network'><mac address='52:54:00:AA:00:01'/><source network='default'/></interface>
@@ -143,7 +141,7 @@ def test_domain_nics_and_lease_order():
 
 
 def test_arp_addresses():
-    from harness.kvm.guest_ssh import arp_addresses
+    from harness.kvm.guest_address import arp_addresses
 
     text = """IP address       HW type     Flags       HW address            Mask     Device
 10.0.1.51        0x1         0x2         52:54:00:aa:00:02     *        br0
@@ -190,7 +188,7 @@ class LeaseDomain(FakeDomain):
 
 def test_no_address_is_an_error_naming_the_vm_and_host():
     pytest.importorskip("libvirt")
-    from harness.kvm.guest_ssh import GuestNoAddress
+    from harness.kvm.errors import GuestNoAddress
 
     view = GuestView(ViewHost(), LeaseDomain({}))
     with pytest.raises(GuestNoAddress) as err:
@@ -203,7 +201,7 @@ def test_no_address_is_an_error_naming_the_vm_and_host():
 def test_lease_first_then_arp_then_errors(monkeypatch):
     pytest.importorskip("libvirt")
     from harness.kvm import guest_ssh
-    from harness.kvm.guest_ssh import GuestLoginRefused, GuestTransportError
+    from harness.kvm.errors import GuestLoginRefused, GuestTransportError
 
     tried = []
 
@@ -271,7 +269,7 @@ def test_relay_script_without_socat(tmp_path, tools):
     import sys
     import threading
 
-    from harness.kvm.guest_ssh import RELAY_SCRIPT
+    from harness.kvm.guest_tunnel import RELAY_SCRIPT
 
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))

@@ -16,19 +16,11 @@ from pathlib import Path
 import pytest
 
 from harness.kvm import accel
-from harness.kvm.guest import (
-    AGENT_CHANNEL,
-    METADATA_NS,
-    Disk,
-    GuestImage,
-    GuestImageMissing,
-    Nic,
-    disk_xml,
-    domain_xml,
-    guest_hostname,
-    nic_xml,
-    read_metadata,
-)
+from harness.kvm.agent import AGENT_CHANNEL
+from harness.kvm.domain_xml import Disk, Nic, disk_xml, domain_xml, guest_hostname, nic_xml
+from harness.kvm.errors import GuestImageMissing
+from harness.kvm.guest_image import GuestImage
+from harness.kvm.metadata import METADATA_NS, read_metadata
 
 IMG = GuestImage(Path("/cache/guest/vmlinuz"), Path("/cache/guest/initrd.gz"), "abc", "6.1.0-56-cloud-amd64")
 

@@ -23,7 +23,7 @@ Everything made carries the run id (domain ``<metadata>``, ``lh_<run id>_...`` n
 
 from __future__ import annotations
 
-from harness.kvm.guest import METADATA_NS
+from harness.kvm.metadata import METADATA_NS
 from harness.provisioners.libvirt.domain import MEMORY_MIB, TB_CACHE_MIB, L1Spec, domain_xml
 from harness.provisioners.libvirt.hypervisor import (DEFAULT_URI, KIND, POOL, POOL_DIR, TEMPLATE_KIND, Hypervisor,
                                                      check_hypervisors, is_local)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from harness.core.errors import ProvisioningError
-from harness.kvm.guest import METADATA_NS, METADATA_PREFIX
+from harness.kvm.metadata import METADATA_NS, METADATA_PREFIX
 from harness.core.lab import Role
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from harness.core.errors import ProvisioningError, UsageError
-from harness.kvm.guest import METADATA_NS, read_metadata
+from harness.kvm.metadata import METADATA_NS, read_metadata
 from harness.hosts.host import LibvirtOpenTimeout, open_libvirt
 
 log = logging.getLogger(__name__)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.core.errors import ProvisioningError
-from harness.kvm.guest import METADATA_NS, METADATA_PREFIX
+from harness.kvm.metadata import METADATA_NS, METADATA_PREFIX
 from harness.core.lab import Role
 from harness.core.lab import Lab
 from harness.provisioners.libvirt.domain import MEMORY_MIB, TB_CACHE_MIB, L1Spec, boot, domain_xml, new_mac
@@ -282,7 +282,8 @@ class Templates:
         name, disks and network (NIC link down), then made into this host by the guest agent."""
         import libvirt
 
-        from harness.kvm.guest import GuestAgent, GuestError
+        from harness.kvm.agent import GuestAgent
+        from harness.kvm.errors import GuestError
 
         t0 = time.monotonic()
         overlay = hv.overlay(spec.disk, tpl.disk)
