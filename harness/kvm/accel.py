@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
+from harness.core.runs import cache_dir as harness_cache_dir
+
 PROBE_MARKER = b"LABGUEST probe ok"
 UP_MARKER = b"LABGUEST up"
 _KVM_GET_API_VERSION = 0xAE00  # _IO(KVMIO, 0x00)
@@ -40,9 +42,7 @@ class Accel:
 
 
 def _cache_file(cache_dir: str | os.PathLike[str] | None) -> Path:
-    if cache_dir is None:
-        cache_dir = os.environ.get("LABHARNESS_CACHE") or "/var/cache/labharness"
-    root = Path(cache_dir)
+    root = Path(cache_dir) if cache_dir is not None else harness_cache_dir()
     return root / "accel.json"
 
 
@@ -161,7 +161,7 @@ def probe_kvm(
     No usable ``kvm_device`` → tcg with the reason. Otherwise boot ``kernel``/``initrd`` (the lab
     guest from images/guest/build.sh, whose ``/probe`` init prints ``LABGUEST probe ok``) under
     ``-accel kvm`` and wait up to ``timeout`` seconds; qemu is killed in every case. The
-    result is stored in ``<cache_dir>/accel.json`` (cache_dir defaults to $LABHARNESS_CACHE)
+    result is stored in ``<cache_dir>/accel.json`` (cache_dir defaults to ``harness.core.runs.cache_dir()``)
     keyed by host kernel release + boot_id and reused while that key holds.
     """
     key = _host_key()
