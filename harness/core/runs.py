@@ -29,7 +29,9 @@ def lock_dir() -> Path:
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("LABHARNESS_CACHE", "/var/cache/labharness"))
+    """Where built artefacts, keys and locks live: ``$LABHARNESS_CACHE`` (unset or empty:
+    /var/cache/labharness, as the shell scripts read it), read at call time."""
+    return Path(os.environ.get("LABHARNESS_CACHE") or "/var/cache/labharness")
 
 
 def new_run_id() -> str:

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Literal
 
 from harness.core.runs import cache_dir as harness_cache_dir
+from harness.kvm.console import UP_MARKER
 
 PROBE_MARKER = b"LABGUEST probe ok"
-UP_MARKER = b"LABGUEST up"
 _KVM_GET_API_VERSION = 0xAE00  # _IO(KVMIO, 0x00)
 
 
@@ -120,7 +120,7 @@ def boot_probe(
                     continue
                 if chunk:
                     out += chunk
-                    if PROBE_MARKER in out or UP_MARKER in out:
+                    if PROBE_MARKER in out or UP_MARKER.encode() in out:
                         took = time.monotonic() - start
                         return True, f"guest kernel reached userspace under -accel {accel} in {took:.1f}s"
                     continue

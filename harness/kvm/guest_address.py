@@ -53,11 +53,6 @@ def arp_addresses(text: str, macs: list[str]) -> list[str]:
     return [a for _, a in sorted(found, key=lambda x: x[0])]
 
 
-def dedup(items: list[str]) -> list[str]:
-    seen: set[str] = set()
-    return [x for x in items if not (x in seen or seen.add(x))]
-
-
 def lease_lookup(domain: Any, macs: list[str]) -> tuple[list[str], str]:
     """IPv4 addresses the domain's libvirt networks leased to it (``virsh domifaddr --source
     lease``), and what was seen (for messages)."""
