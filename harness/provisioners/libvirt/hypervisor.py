@@ -24,7 +24,7 @@ from urllib.parse import urlparse
 
 from harness.core.errors import ProvisioningError, UsageError
 from harness.kvm.metadata import METADATA_NS, read_metadata
-from harness.hosts.host import LibvirtOpenTimeout, open_libvirt
+from harness.hosts.libvirt_open import LibvirtOpenTimeout, open_libvirt
 
 log = logging.getLogger(__name__)
 
