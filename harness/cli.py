@@ -9,11 +9,14 @@ Bad input gets one clear message on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.core.errors import UsageError
+
+if TYPE_CHECKING:
+    from harness.core.model import RunResult
 
 EXIT_USAGE = 2
 EXIT_RERUN = 3  # graded, but some students' checks are ERROR: they need a re-run
@@ -31,11 +34,24 @@ def _labs_arg(value: str | None) -> list[str] | None:
     return labs
 
 
-def _pytest(args: list[str]) -> int:
+class _KeepResult:
+    """A pytest plugin that keeps the run's RunResult once the lab plugin has written the reports from it."""
+
+    def __init__(self) -> None:
+        self.result: RunResult | None = None
+
+    def pytest_unconfigure(self, config) -> None:  # after every plugin's sessionfinish: the reports are written
+        from harness.plugin.keys import SESSION_KEY
+
+        lab_session = config.stash.get(SESSION_KEY, None)
+        self.result = getattr(lab_session, "result", None)
+
+
+def _pytest(args: list[str], plugins: list | None = None) -> int:
     """Run pytest in process; its own exit codes mapped to labctl's (interrupted: 130, usage: 2)."""
     import pytest
 
-    rc = int(pytest.main(args))
+    rc = int(pytest.main(args, plugins=plugins or []))
     if rc == int(pytest.ExitCode.INTERRUPTED):
         print("labctl: interrupted; the report says what was graded (finished: no), "
               "leftovers of this run are removed by `labctl reap`", file=sys.stderr)
@@ -101,25 +117,57 @@ def cmd_validate(ns: argparse.Namespace) -> int:
     if ns.image and ns.workers:
         raise UsageError("--workers runs container hosts on the workers; --image is not supported with it")
     if ns.image:  # nested host VMs booted from a host image (the libvirt provisioner)
-        from harness.provisioners.libvirt.hostimage import cli_validate_image
-
-        return cli_validate_image(ns.image, ns.hypervisor, _common(ns))
+        return _validate_image(ns)
     if ns.hypervisor:
         raise UsageError("--hypervisor needs --image (host VMs run on hypervisors; container hosts run here)")
     from harness.provisioners.container import docker_client
 
     if ns.workers:  # on a pool of Celery workers (harness/distributed): their dockerd, not ours
-        rc = _distributed(ns, _common(ns) + ["--mode=validate", "--provisioner=container"], "validate")
+        rc, _ = _distributed_run(ns, _common(ns) + ["--mode=validate", "--provisioner=container"], "validate")
         return rc if rc in (0, EXIT_USAGE, EXIT_INTERRUPTED) else 1
     docker_client()  # one clear line when dockerd is down
     rc = _pytest(_common(ns) + ["--mode=validate", "--provisioner=container"])
     return rc if rc in (0, EXIT_USAGE, EXIT_INTERRUPTED) else 1
 
 
-def cmd_image(ns: argparse.Namespace) -> int:
-    from harness.provisioners.libvirt.hostimage import cli_image_build
+def _validate_image(ns: argparse.Namespace) -> int:
+    """``labctl validate --image IMAGE [--hypervisor URI ...]``: the labs on hosts booted from IMAGE.
 
-    return cli_image_build(ns.rest)
+    Returns 0 when every lab reached full marks, 1 otherwise; bad input raises UsageError.
+    """
+    import pytest
+
+    from harness.provisioners.libvirt.hostimage import validate_pytest_args
+    from harness.provisioners.libvirt.hypervisor import check_hypervisors
+
+    args = _common(ns)
+    extra = validate_pytest_args(ns.image, ns.hypervisor)
+    check_hypervisors(ns.hypervisor or None)  # one clear line when a URI does not answer
+    rc = int(pytest.main(args + extra))
+    return 0 if rc == 0 else 1
+
+
+def cmd_image_build(ns: argparse.Namespace) -> int:
+    """``labctl image build [--omit PKG ...] [--force] [--size 8G]``: prints the image's directory."""
+    import os
+
+    from harness.core.errors import HarnessError
+    from harness.provisioners.libvirt.hostimage import build
+
+    if os.geteuid() != 0:
+        print("labctl image build: needs root (debootstrap, chroot)", file=sys.stderr)
+        return 2
+    say = (lambda msg: None) if ns.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    try:
+        img = build(tuple(ns.omit), force=ns.force, size=ns.size, say=say)
+    except UsageError as exc:
+        print(f"labctl image build: {exc}", file=sys.stderr)
+        return 2
+    except HarnessError as exc:
+        print(f"labctl image build: {exc}", file=sys.stderr)
+        return 1
+    print(img.dir)
+    return 0
 
 
 def cmd_grade(ns: argparse.Namespace) -> int:
@@ -139,19 +187,23 @@ def cmd_grade(ns: argparse.Namespace) -> int:
         args.append(f"--host-key-policy={ns.host_key_policy}")
     if ns.known_hosts:
         args.append(f"--known-hosts={ns.known_hosts}")
-    rc = _distributed(ns, args, "grade") if ns.workers else _pytest(args)
+    if ns.workers:
+        rc, result = _distributed_run(ns, args, "grade")
+    else:
+        kept = _KeepResult()  # the run is in this process: its result, not the grades.json it wrote
+        rc = _pytest(args, plugins=[kept])
+        result = kept.result
     # Students failing checks is the normal outcome of grading; only a broken run is an error.
     if rc in (EXIT_USAGE, EXIT_INTERRUPTED):
         return rc
     if rc not in (0, 1):
         return rc
-    grades = Path(ns.report_dir).resolve() / ns.run_id / "grades.json"
-    try:
-        targets = json.loads(grades.read_text(encoding="utf-8"))["targets"]
-    except (OSError, ValueError, KeyError):
+    if result is None or not result.targets:  # no grades.json either: the reports are written only with targets
+        grades = Path(ns.report_dir).resolve() / ns.run_id / "grades.json"
         print(f"labctl: no grades were written ({grades})", file=sys.stderr)
         return 1
-    rerun = sorted(name for name, t in targets.items() if not t["complete"])
+    targets = result.targets
+    rerun = sorted(name for name, t in targets.items() if not t.complete)
     if rerun:
         print(f"labctl: {len(rerun)} of {len(targets)} students need a re-run (ERROR checks, not graded): "
               f"{', '.join(rerun)}", file=sys.stderr)
@@ -159,8 +211,9 @@ def cmd_grade(ns: argparse.Namespace) -> int:
     return 0
 
 
-def _distributed(ns: argparse.Namespace, args: list[str], mode: str) -> int:
-    """The run on a pool of Celery workers (``--workers URL``): harness/distributed/controller.py."""
+def _distributed_run(ns: argparse.Namespace, args: list[str], mode: str) -> tuple[int, RunResult | None]:
+    """The run on a pool of Celery workers (``--workers URL``): harness/distributed/controller.py.
+    Its exit status and RunResult (None when it was interrupted)."""
     from harness.distributed import controller
     from harness.core.runs import new_run_id
 
@@ -256,11 +309,19 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--hypervisor", action="append", metavar="URI",
                    help="with --image: a libvirt URI to run host VMs on, repeatable (default qemu:///system)")
     v.set_defaults(func=cmd_validate)
+    from harness.provisioners.libvirt.hostimage import DEFAULT_SIZE
+
     im = sub.add_parser("image", help="host images for nested KVM hosts: `labctl image build [--omit PKG] [--force]`",
-                        add_help=False)
-    im.add_argument("action", choices=("build",), help="build: the Debian 12 host image, offline, cached by recipe")
-    im.add_argument("rest", nargs=argparse.REMAINDER)
-    im.set_defaults(func=cmd_image)
+                        description="Host images for the nested KVM/Docker hosts (L1 VMs) of `labctl validate --image`.")
+    im_sub = im.add_subparsers(dest="action", required=True)
+    ib = im_sub.add_parser("build", help="the Debian 12 host image, offline, cached by recipe",
+                           description="Build the L1 host image (Debian 12, libvirt/QEMU/docker) offline, cached by recipe.")
+    ib.add_argument("--omit", action="append", default=[], metavar="PKG",
+                    help="leave a package of images/hostimage/packages.txt out (a variant with its own hash)")
+    ib.add_argument("--force", action="store_true", help="rebuild even if the recipe's image is cached")
+    ib.add_argument("--size", default=DEFAULT_SIZE, help=f"root file system size (default {DEFAULT_SIZE}; sparse)")
+    ib.add_argument("-q", "--quiet", action="store_true", help="print only the image's directory")
+    ib.set_defaults(func=cmd_image_build)
     g = sub.add_parser(
         "grade", help="grade the targets of an inventory (students' machines)",
         description="Grade every student of an inventory over SSH: checks only, nothing on their hosts changes. "

@@ -2,7 +2,8 @@
 
 ``run(ns, args, mode)`` is what ``labctl grade|validate --workers URL`` calls with the pytest
 arguments a local run would use. It returns a pytest-like exit status (0 every check passed, 1
-some did not, 2 usage, 130 interrupted) so that ``labctl`` treats it as a local run's.
+some did not, 2 usage, 130 interrupted) so that ``labctl`` treats it as a local run's, with the
+run's RunResult.
 
 The parts: ``planning`` (the checks, grouped into units), ``dispatch`` (queueing and watching
 them: lost workers, a lost broker), ``merging`` (what comes back, into the journal),
@@ -19,7 +20,7 @@ import time
 from pathlib import Path
 
 from harness.core.errors import UsageError
-from harness.core.model import Outcome
+from harness.core.model import Outcome, RunResult
 from harness.distributed import KEY_TTL, app, check_broker, configure, key, redact
 from harness.distributed.dispatch import Dispatcher
 from harness.distributed.junit import write_junit
@@ -83,7 +84,7 @@ class Controller:
     def loop(self) -> None:
         self.interrupted = self.dispatcher.loop()
 
-    def finish(self) -> int:
+    def finish(self) -> tuple[int, RunResult]:
         from harness.reporting.journal import result_from_journal
         from harness.reporting import score_table, write_reports
 
@@ -102,13 +103,14 @@ class Controller:
         print(score_table(result))
         print(f"report: {self.report_dir / 'report.html'}", flush=True)
         if self.interrupted:
-            return 1
+            return 1, result
         outcomes = {c.outcome for t in result.targets.values() for lab in t.labs.values() for c in lab.checks}
-        return 0 if outcomes <= {Outcome.PASS, Outcome.SKIP} else 1
+        return (0 if outcomes <= {Outcome.PASS, Outcome.SKIP} else 1), result
 
 
-def run(ns, args: list[str], mode: str) -> int:
-    """``labctl grade|validate --workers URL``: the run on the workers, one report here."""
+def run(ns, args: list[str], mode: str) -> tuple[int, RunResult | None]:
+    """``labctl grade|validate --workers URL``: the run on the workers, one report here.
+    Returns the exit status and the run's result (None when interrupted)."""
     ctl = Controller(ns, args, mode)
     ctl.prepare()
     previous = signal.getsignal(signal.SIGTERM)
@@ -119,7 +121,7 @@ def run(ns, args: list[str], mode: str) -> int:
         ctl.interrupted = "interrupted (Ctrl-C)"
         ctl.finish()
         print("labctl: interrupted; the report says what was graded (finished: no)", file=sys.stderr)
-        return 130
+        return 130, None
     finally:
         signal.signal(signal.SIGTERM, previous)
     return ctl.finish()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from types import SimpleNamespace
@@ -45,10 +46,11 @@ class RunProgress:
         """A check merged: the student's line once all their checks are in (grade mode)."""
         if self.students is None:
             return
-        from harness.plugin.keys import attach_result
+        from harness.plugin.keys import RESULT_KEY
 
-        report = SimpleNamespace(user_properties=[], node=SimpleNamespace(gateway=SimpleNamespace(id=worker)))
-        attach_result(report, result)
+        # the report an xdist worker would send for this check, as the plugin's progress reads it
+        report = SimpleNamespace(user_properties=[(RESULT_KEY, json.dumps(result.to_dict(), ensure_ascii=False))],
+                                 node=SimpleNamespace(gateway=SimpleNamespace(id=worker)))
         self.students.pytest_runtest_logreport(report)
 
     def unit(self, u: Unit, counts: Counter, worker: str) -> None:

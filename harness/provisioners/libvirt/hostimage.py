@@ -11,13 +11,12 @@ everything that goes into the image (the builder's files, the package list, the 
 the lab guest's version, the public key, the mirror). A directory with a manifest is never
 rebuilt; overlays may sit on it while it exists, so it is never changed in place either.
 
-``labctl validate --image IMAGE`` runs the labs on hosts booted from IMAGE (``cli_validate_image``).
+``labctl validate --image IMAGE`` runs the labs on hosts booted from IMAGE (``validate_pytest_args``).
 IMAGE is a built image's directory (or its manifest or disk), or ``latest``.
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import fcntl
 import hashlib
@@ -27,7 +26,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -328,33 +326,7 @@ def docker_data(tar: Path | None = None, pairs: list[tuple[str, str]] | None = N
         return DockerData(out, out / "docker.qcow2", key)
 
 
-# --------------------------------------------------------------------------- CLI entry points
-
-
-def cli_image_build(argv: list[str] | None = None) -> int:
-    """``labctl image build [--omit PKG ...] [--force] [--size 8G]``: prints the image's directory."""
-    p = argparse.ArgumentParser(prog="labctl image build",
-                                description="Build the L1 host image (Debian 12, libvirt/QEMU/docker) offline, cached by recipe.")
-    p.add_argument("--omit", action="append", default=[], metavar="PKG",
-                   help="leave a package of images/hostimage/packages.txt out (a variant with its own hash)")
-    p.add_argument("--force", action="store_true", help="rebuild even if the recipe's image is cached")
-    p.add_argument("--size", default=DEFAULT_SIZE, help=f"root file system size (default {DEFAULT_SIZE}; sparse)")
-    p.add_argument("-q", "--quiet", action="store_true", help="print only the image's directory")
-    ns = p.parse_args(argv)
-    if os.geteuid() != 0:
-        print("labctl image build: needs root (debootstrap, chroot)", file=sys.stderr)
-        return 2
-    say = (lambda msg: None) if ns.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
-    try:
-        img = build(tuple(ns.omit), force=ns.force, size=ns.size, say=say)
-    except UsageError as exc:
-        print(f"labctl image build: {exc}", file=sys.stderr)
-        return 2
-    except HarnessError as exc:
-        print(f"labctl image build: {exc}", file=sys.stderr)
-        return 1
-    print(img.dir)
-    return 0
+# --------------------------------------------------------------------------- validating on it
 
 
 def validate_pytest_args(image: str, hypervisors: list[str] | None) -> list[str]:
@@ -364,19 +336,3 @@ def validate_pytest_args(image: str, hypervisors: list[str] | None) -> list[str]
     for uri in hypervisors or []:
         args.append(f"--hypervisor={uri}")
     return args
-
-
-def cli_validate_image(image: str, hypervisors: list[str] | None, pytest_args: list[str]) -> int:
-    """``labctl validate --image IMAGE [--hypervisor URI ...]``: the labs on hosts from IMAGE.
-
-    ``pytest_args`` are the labs and run options labctl builds anyway (``harness.cli._common``).
-    Returns 0 when every lab reached full marks, 1 otherwise; bad input raises UsageError.
-    """
-    import pytest
-
-    from harness.provisioners.libvirt.hypervisor import check_hypervisors
-
-    extra = validate_pytest_args(image, hypervisors)
-    check_hypervisors(hypervisors or None)  # one clear line when a URI does not answer
-    rc = int(pytest.main(list(pytest_args) + extra))
-    return 0 if rc == 0 else 1
