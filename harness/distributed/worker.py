@@ -26,8 +26,8 @@ def main(broker: str, concurrency: int, queues: list[str], name: str | None = No
 
     from harness.distributed.tasks import clean_stale  # importing it registers the task
 
-    for name in clean_stale(Path.cwd() / "lh-units"):
-        print(f"removed what a killed unit left: lh-units/{name}", flush=True)
+    for left in clean_stale(Path.cwd() / "lh-units"):
+        print(f"removed what a killed unit left: lh-units/{left}", flush=True)
 
     print(f"labctl worker {name or worker_name()}: queues {','.join(queues)}, concurrency {concurrency}, "
           f"broker {redact(broker)}, units in {os.getcwd()}/lh-units", flush=True)
