@@ -68,6 +68,19 @@ class RunLock:
         os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
 
+    def fileno(self) -> int:
+        """The locked file's descriptor, for a process that inherits the lock (``pass_fds``)."""
+        if self._fd is None:
+            raise RuntimeError(f"run {self.run_id}: the lock is not held")
+        return self._fd
+
+    def hand_over(self) -> None:
+        """Close this process's copy and keep the file: a child that inherited the descriptor
+        (the demo class's keeper) holds the lock from now on."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
     def release(self) -> None:
         if self._fd is not None:
             os.close(self._fd)

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -103,9 +102,8 @@ def up(n: int | None, labs: list[str] | None, out: Path, mix: str | None = None,
     finally:
         if not handed_over:
             lock.release()
-        elif lock._fd is not None:  # the keeper holds the lock now: close our copy, keep the file
-            os.close(lock._fd)
-            lock._fd = None
+        else:
+            lock.hand_over()  # the keeper holds the lock now: close our copy, keep the file
 
 
 def down(out: Path | None = None, run_id: str | None = None, say: Callable[[str], None] = print) -> list[str]:

@@ -24,8 +24,7 @@ MODULE = "harness.demo.keeper"
 
 def start_keeper(lock: RunLock, run_id: str, hours: float) -> int:
     """A detached process that inherits the run's lock (same open file) and holds it while the class lives."""
-    fd = lock._fd
-    assert fd is not None
+    fd = lock.fileno()
     proc = subprocess.Popen(
         [sys.executable, "-m", MODULE, "keep", run_id, str(fd), str(hours)],
         pass_fds=(fd,), start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
