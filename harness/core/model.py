@@ -66,6 +66,7 @@ class CheckResult:
     hint: Hint | None = None
     evidence: list[Evidence] = field(default_factory=list)
     duration: float = 0.0
+    reason: str = ""  # an ERROR's cause in one line, without where it happened (re-run lists); "" = the message's
 
     @property
     def earned(self) -> float:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-#: the run's harness.plugin.hooks.LabSession (Any here: this module sits below the plugin)
+#: the run's harness.plugin.session.LabSession (Any here: this module sits below the plugin)
 LabSession = Any
 
 

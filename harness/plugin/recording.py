@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-import json
 import logging
 from pathlib import Path
 
 import pytest
 
+from harness.plugin.keys import envs_of, result_of
 from harness.reporting.journal import FILENAME, Journal, Planned
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ def planned_from_nodeid(nodeid: str, targets: list[str], rootdir: Path) -> Plann
 class Recorder:
     def __init__(self, config: pytest.Config, session) -> None:
         self.config = config
-        self.session = session  # harness.plugin.hooks.LabSession
+        self.session = session  # harness.plugin.session.LabSession
         self.journal: Journal | None = None
         self.planned = False
         self.interrupted = ""
@@ -135,16 +135,12 @@ class Recorder:
     # ------------------------------------------------------------------ results
 
     def record(self, report: pytest.TestReport) -> None:
-        from harness.plugin.keys import ENV_KEY, RESULT_KEY
-
-        seen = False
-        for key, value in report.user_properties:
-            if key == RESULT_KEY:
-                self.append("check", result=json.loads(value))
-                seen = True
-            elif key == ENV_KEY:
-                self.append("env", info=json.loads(value))
-        if not seen and report.when == "???" and report.failed:  # xdist: the worker died running it
+        result = result_of(report)
+        if result is not None:
+            self.append("check", result=result.to_dict())
+        for info in envs_of(report):
+            self.append("env", info=info)
+        if result is None and report.when == "???" and report.failed:  # xdist: the worker died running it
             self.append("crashed", nodeid=report.nodeid, detail=str(report.longrepr)[-500:])
 
     def pytest_keyboard_interrupt(self, excinfo) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from harness.core.errors import CommandTimeout, HostUnreachable
 from harness.core.lab import Role
-from harness.plugin.hooks import START_DAEMON, is_environment_fault
+from harness.plugin.outcome import START_DAEMON, is_environment_fault
 from harness.provisioners.static import DaemonUnavailable, probe_daemon
 
 
