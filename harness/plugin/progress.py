@@ -11,25 +11,39 @@ a worker collected with it (every worker collects the same items).
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from dataclasses import dataclass
 
 import pytest
 
+from harness.core.model import CheckResult, LabResult, Outcome, TargetResult
+from harness.plugin.keys import result_of
+
 INTERVAL = 10.0
 
 
 @dataclass
 class _Student:
+    """A student's checks so far, scored by the model's own rule (harness/core/model.py)."""
+
+    result: TargetResult
     total: int = 0
-    done: int = 0
-    earned: float = 0.0
-    points: float = 0.0  # the full points of the checks seen so far
-    errors: int = 0
-    first_error: str = ""
-    labs: tuple[str, ...] = ()
+    first_error: CheckResult | None = None
+
+    def add(self, check: CheckResult) -> None:
+        lab = self.result.labs.setdefault(check.lab, LabResult(check.lab, check.target))
+        lab.checks.append(check)
+        if check.outcome is Outcome.ERROR and self.first_error is None:
+            self.first_error = check
+
+    @property
+    def done(self) -> int:
+        return sum(len(lab.checks) for lab in self.result.labs.values())
+
+    @property
+    def errors(self) -> int:
+        return sum(lab.count(Outcome.ERROR) for lab in self.result.labs.values())
 
 
 def _escaped(name: str) -> str:
@@ -81,7 +95,7 @@ class ProgressReporter:
     def _set_totals(self, per_target: Counter) -> None:
         if self.students:
             return
-        self.students = {t: _Student(total=n) for t, n in per_target.items() if n}
+        self.students = {t: _Student(TargetResult(t), total=n) for t, n in per_target.items() if n}
         if self.students:
             self._write(f"grading {len(self.students)} student{'s' if len(self.students) != 1 else ''}, "
                         f"{sum(per_target.values())} checks")
@@ -109,44 +123,32 @@ class ProgressReporter:
     # ------------------------------------------------------------------ results
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        from harness.plugin.keys import RESULT_KEY
-
-        for key, value in report.user_properties:
-            if key != RESULT_KEY:
-                continue
-            r = json.loads(value)
-            s = self.students.get(r["target"])
-            if s is None:
-                continue
-            worker = getattr(getattr(report, "node", None), "gateway", None)
-            self.now[getattr(worker, "id", "main")] = (r["lab"], r["target"])
-            s.done += 1
-            if r["lab"] not in s.labs:
-                s.labs += (r["lab"],)
-            s.points += r["points"]  # the full points, as the report counts them (harness/core/model.py)
-            s.earned += r["points"] if r["outcome"] == "PASS" else 0.0
-            if r["outcome"] == "ERROR":
-                s.errors += 1
-                s.first_error = s.first_error or r["message"]
-            if s.done == s.total:
-                self.finished += 1
-                self._write(self._student_line(r["target"], s))
-            elif time.monotonic() - self.last_line >= INTERVAL:
-                self._write(self._status_line())
+        r = result_of(report)
+        s = self.students.get(r.target) if r is not None else None
+        if s is None:
+            return
+        worker = getattr(getattr(report, "node", None), "gateway", None)
+        self.now[getattr(worker, "id", "main")] = (r.lab, r.target)
+        s.add(r)
+        if s.done == s.total:
+            self.finished += 1
+            self._write(self._student_line(r.target, s))
+        elif time.monotonic() - self.last_line >= INTERVAL:
+            self._write(self._status_line())
 
     def _student_line(self, name: str, s: _Student) -> str:
         from harness.reporting.csvout import fmt_num
 
         width = len(str(len(self.students)))
         head = f"[{self.finished:>{width}}/{len(self.students)} students] {name}: "
-        score = f"{fmt_num(s.earned)}/{fmt_num(s.points)}"
-        if s.points:
-            score += f" ({int(100 * s.earned / s.points)}%)"
-        if s.errors:
+        score = f"{fmt_num(s.result.score)}/{fmt_num(s.result.max_score)}"
+        if s.result.percent is not None:
+            score += f" ({int(s.result.percent)}%)"
+        if s.first_error is not None:
             from harness.reporting.rerun import error_reason
 
             return head + f"{score}, {s.errors} check{'s' if s.errors != 1 else ''} ERROR, re-run needed: {error_reason(s.first_error)[:200]}"
-        return head + score + f"  [{', '.join(s.labs)}]"
+        return head + score + f"  [{', '.join(s.result.labs)}]"
 
     def _status_line(self) -> str:
         checks = sum(s.done for s in self.students.values())

@@ -119,8 +119,8 @@ def rerun_lines(run: RunResult) -> list[str]:
         return []
     n = len(rows)
     out = [f"Re-run needed for {n} target{'s' if n != 1 else ''} (ERROR checks are not graded):"]
-    for t, labs, message in rows:
-        lines = textwrap.wrap(terminal_safe(f"{t.name} [{', '.join(labs)}]: {error_reason(message)}"), _WIDTH - 2,
+    for t, labs, first in rows:
+        lines = textwrap.wrap(terminal_safe(f"{t.name} [{', '.join(labs)}]: {error_reason(first)}"), _WIDTH - 2,
                               subsequent_indent="    ", break_on_hyphens=False)
         out += [_cut("  " + ln, _WIDTH) for ln in lines[:2]]
         if len(lines) > 2:
