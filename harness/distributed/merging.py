@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
-import os
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -75,7 +73,7 @@ class Merger:
                 counts[res.outcome.value] += 1
             elif r["type"] == "env":
                 entries.append(("env", {"info": r["info"]}))
-        _append_all(self.journal, entries)  # the unit's records on disk at once: one fsync, not one each
+        self.journal.append_many(entries)  # the unit's records on disk at once: one fsync, not one each
         for res in results:
             self.progress.check(res, worker)
         self.junit_cases += junit_cases(out.get("junit", ""))
@@ -103,16 +101,3 @@ class Merger:
         adir.mkdir(parents=True, exist_ok=True)
         for name, data in files.items():
             (adir / Path(name).name).write_bytes(base64.b64decode(data))
-
-
-def _append_all(journal: Journal, entries: list[tuple[str, dict[str, Any]]]) -> None:
-    """``Journal.append`` for several records, with one flush and fsync for all of them."""
-    if not entries:
-        return
-    text = "".join(json.dumps({"type": kind, **data}, ensure_ascii=False) + "\n" for kind, data in entries)
-    with journal._lock:
-        if journal._f.closed:
-            return
-        journal._f.write(text)
-        journal._f.flush()
-        os.fsync(journal._f.fileno())

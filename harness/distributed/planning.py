@@ -63,8 +63,8 @@ class _Collector:
         from harness.plugin.keys import SESSION_KEY
 
         session = config.stash.get(SESSION_KEY, None)
-        if session is not None and session.provisioner_name != "static":
-            session._provisioner = _PlanOnly()
+        if session is not None and session.provisioner_cls.creates_hosts:
+            session.plan_only(_PlanOnly())
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -74,8 +75,15 @@ def target_of_nodeid(nodeid: str, targets: list[str]) -> str | None:
 
 
 class ProgressReporter:
-    def __init__(self, config: pytest.Config):
+    """A line per student once all their checks are in, and a status line at most every INTERVAL.
+
+    ``write`` is where lines go: pytest's terminal by default; a controller without a pytest
+    terminal (``harness.distributed``) passes its own.
+    """
+
+    def __init__(self, config: pytest.Config | None, write: Callable[[str], None] | None = None):
         self.config = config
+        self._out = write
         self.students: dict[str, _Student] = {}
         self.finished = 0
         self.now: dict[str, tuple[str, str]] = {}  # worker -> (lab, target) it reported last
@@ -92,7 +100,8 @@ class ProgressReporter:
         except Exception:
             return []
 
-    def _set_totals(self, per_target: Counter) -> None:
+    def set_totals(self, per_target: Counter) -> None:
+        """How many checks each student has (once: the first count wins)."""
         if self.students:
             return
         self.students = {t: _Student(TargetResult(t), total=n) for t, n in per_target.items() if n}
@@ -108,7 +117,7 @@ class ProgressReporter:
             if callspec is not None and "lh_target" in callspec.params:
                 counts[str(callspec.params["lh_target"])] += 1
         if counts:
-            self._set_totals(counts)
+            self.set_totals(counts)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node, ids: list[str]) -> None:
@@ -118,17 +127,22 @@ class ProgressReporter:
             t = target_of_nodeid(nodeid, targets)
             if t is not None:
                 counts[t] += 1
-        self._set_totals(counts)
+        self.set_totals(counts)
 
     # ------------------------------------------------------------------ results
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         r = result_of(report)
-        s = self.students.get(r.target) if r is not None else None
+        if r is not None:
+            worker = getattr(getattr(report, "node", None), "gateway", None)
+            self.add(r, getattr(worker, "id", "main"))
+
+    def add(self, r: CheckResult, worker: str = "main") -> None:
+        """One check's result, from whichever process ran it."""
+        s = self.students.get(r.target)
         if s is None:
             return
-        worker = getattr(getattr(report, "node", None), "gateway", None)
-        self.now[getattr(worker, "id", "main")] = (r.lab, r.target)
+        self.now[worker] = (r.lab, r.target)
         s.add(r)
         if s.done == s.total:
             self.finished += 1
@@ -162,6 +176,9 @@ class ProgressReporter:
 
         line = terminal_safe(line)  # names and error reasons can carry a student's escape sequences
         self.last_line = time.monotonic()
+        if self._out is not None:
+            self._out(line)
+            return
         tr = self.config.pluginmanager.get_plugin("terminalreporter")
         if tr is None:
             return

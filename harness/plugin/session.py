@@ -67,6 +67,11 @@ class LabSession:
             self._provisioner = self.provisioner_cls.from_options(self.config.option, self.run_id)
         return self._provisioner
 
+    def plan_only(self, provisioner: Provisioner) -> None:
+        """Collect with ``provisioner`` in place of the real one: a controller that only plans while
+        the hosts are made elsewhere (``harness.distributed``) needs no dockerd nor KVM probe here."""
+        self._provisioner = provisioner
+
     def targets_for(self, lab: Lab) -> list[str]:
         prov = self.provisioner
         return [t for t in prov.targets() if (prov.labs_for(t) is None or lab.name in prov.labs_for(t))]

@@ -62,11 +62,17 @@ class Journal:
         self._f = open(self.path, "a", encoding="utf-8")
 
     def append(self, kind: str, **data: Any) -> None:
-        line = json.dumps({"type": kind, **data}, ensure_ascii=False)
+        self.append_many([(kind, data)])
+
+    def append_many(self, entries: list[tuple[str, dict[str, Any]]]) -> None:
+        """Several records, with one flush and fsync for all of them (what a worker sends back)."""
+        if not entries:
+            return
+        text = "".join(json.dumps({"type": kind, **data}, ensure_ascii=False) + "\n" for kind, data in entries)
         with self._lock:
             if self._f.closed:
                 return
-            self._f.write(line + "\n")
+            self._f.write(text)
             self._f.flush()
             os.fsync(self._f.fileno())
 

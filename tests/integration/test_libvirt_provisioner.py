@@ -23,6 +23,7 @@ import pytest
 
 from harness.core.lab import Role
 from harness.provisioners import libvirt as lv
+from harness.provisioners.libvirt import templates
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -79,7 +80,7 @@ def test_clone_save_rewrites_the_header_xml_and_keeps_the_stream(tmp_path):
     src = tmp_path / "t.save"
     src.write_bytes(lv.SAVE_HEADER.pack(lv.SAVE_MAGIC, 2, len(data), 1, 0, len(xml) + 1) + data + stream)
     new = "<domain><name>clone-with-a-longer-name</name><uuid>u2</uuid></domain>"
-    lv._clone_save(str(src), str(tmp_path / "c.save"), new)
+    templates.clone_save(str(src), str(tmp_path / "c.save"), new)
     out = (tmp_path / "c.save").read_bytes()
     magic, version, dlen, running, comp, cookie_off = lv.SAVE_HEADER.unpack(out[:lv.SAVE_HEADER.size])
     body = out[lv.SAVE_HEADER.size:lv.SAVE_HEADER.size + dlen]
@@ -88,7 +89,7 @@ def test_clone_save_rewrites_the_header_xml_and_keeps_the_stream(tmp_path):
     assert body[cookie_off:].split(b"\0", 1)[0] == cookie
     assert out[lv.SAVE_HEADER.size + dlen:] == stream
     with pytest.raises(ValueError, match="does not fit"):
-        lv._clone_save(str(src), str(tmp_path / "x.save"), "<domain>" + "x" * 5000 + "</domain>")
+        templates.clone_save(str(src), str(tmp_path / "x.save"), "<domain>" + "x" * 5000 + "</domain>")
 
 
 def test_clone_xml_renames_and_repoints_everything():
@@ -97,7 +98,7 @@ def test_clone_xml_renames_and_repoints_everything():
     tpl = tpl.replace("<name>", "<uuid>00000000-0000-0000-0000-000000000000</uuid><name>", 1)
     spec = _spec(name="lh-r1-lab-docker01", hostname="docker01", network="lh_r1_lab", mac="52:54:00:aa:bb:cc",
                  metadata=(("run_id", "r1"), ("kind", lv.KIND), ("host", "docker01")))
-    root = ET.fromstring(lv._clone_xml(tpl, spec, "/p/clone.qcow2", "/p/clone.docker.qcow2"))
+    root = ET.fromstring(templates.clone_xml(tpl, spec, "/p/clone.qcow2", "/p/clone.docker.qcow2"))
     assert root.find("name").text == "lh-r1-lab-docker01"
     assert root.find("uuid").text != "00000000-0000-0000-0000-000000000000"
     disks = {d.find("target").get("dev"): d.find("source").get("file") for d in root.iter("disk")}

@@ -31,7 +31,6 @@ from harness.provisioners.libvirt.provisioner import LibvirtProvisioner
 from harness.provisioners.libvirt.ready import ImageBroken
 from harness.provisioners.libvirt.reaping import default_uris, leftover_runs, reap, remove_run, run_of
 from harness.provisioners.libvirt.templates import SAVE_HEADER, SAVE_MAGIC, Template
-from harness.provisioners.libvirt.templates import _clone_save, _clone_xml  # noqa: F401 - tested directly
 
 __all__ = [
     "DEFAULT_URI", "KIND", "MEMORY_MIB", "METADATA_NS", "POOL", "POOL_DIR", "SAVE_HEADER", "SAVE_MAGIC",

@@ -5,7 +5,7 @@ where the hypervisor is this machine and the image boots directly (kernel and in
 run that needs a role boots one host of it, makes it ready and saves it (``virsh save``) as
 ``warm-<key>.*`` in the pool, kept across runs. Each clone then gets overlays on the template's
 disks, its own copy of the saved state with its own domain XML in the header (libvirt refuses a
-saved state under another UUID: ``_clone_save`` rewrites libvirt's save-file header), is
+saved state under another UUID: ``clone_save`` rewrites libvirt's save-file header), is
 restored with its NIC link down and made into its host (name, address, peers, roles, MAC) by
 the guest agent running ``labharness-personalize``.
 """
@@ -59,7 +59,7 @@ SAVE_MAGIC = b"LibvirtQemudSave"
 SAVE_HEADER = struct.Struct("<16sIIIII56x")  # libvirt's virQEMUSaveHeader (qemu_saveimage.h): 92 bytes
 
 
-def _clone_save(src: str, dst: str, xml: str) -> None:
+def clone_save(src: str, dst: str, xml: str) -> None:
     """Copy a libvirt save image with another domain XML in its header.
 
     libvirt refuses to restore a saved state under another UUID ("Target domain uuid ... does not
@@ -100,7 +100,7 @@ def _clone_save(src: str, dst: str, xml: str) -> None:
         os.close(fd_out)
 
 
-def _clone_xml(template_xml: str, spec: L1Spec, overlay: str, data: str | None) -> str:
+def clone_xml(template_xml: str, spec: L1Spec, overlay: str, data: str | None) -> str:
     """The template's saved domain XML made into ``spec``'s: name, UUID, metadata, disks, NIC, log."""
     import uuid
 
@@ -288,10 +288,10 @@ class Templates:
         t0 = time.monotonic()
         overlay = hv.overlay(spec.disk, tpl.disk)
         data = hv.overlay(spec.data_disk, tpl.data) if spec.data_disk and tpl.data else None
-        xml = _clone_xml(tpl.xml, spec, overlay, data)
+        xml = clone_xml(tpl.xml, spec, overlay, data)
         clone = f"{POOL_DIR}/{OBJ_PREFIX}{self.run_id}_{spec.name}.save"
         try:
-            _clone_save(tpl.save, clone, xml)
+            clone_save(tpl.save, clone, xml)
             t1 = time.monotonic()
             hv.conn.restoreFlags(clone, xml, libvirt.VIR_DOMAIN_SAVE_RUNNING)
         except (libvirt.libvirtError, OSError, ValueError) as exc:
