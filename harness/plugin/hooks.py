@@ -1,8 +1,9 @@
-"""The pytest plugin: options, markers, per-target parametrization, lab environments, grading.
+"""The pytest plugin's hooks (the ``labharness`` pytest11 entry point): each hook hands its work
+to the room's modules.
 
 A check is a test in ``labs/<lab>/test_*.py`` with ``@pytest.mark.points(n)`` and
 ``@pytest.mark.hint(zh=..., en=...)``. It asks for hosts by their topology names (fixtures
-in the lab's conftest) and asserts on the student's state. The plugin:
+made from every lab's topology, ``host_fixtures.py``) and asserts on the student's state. The plugin:
 
 - parametrizes every check per target (``test_x[alice]``; ``[validate]`` in validate mode);
 - gives each (lab, target) one environment, module-scoped: provisioned (with retries) and,
