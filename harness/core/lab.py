@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness.core.errors import HarnessError, UsageError
 from harness.core.model import StepFailure
@@ -29,8 +29,8 @@ class Role(str, enum.Enum):
     STORAGE_HOST = "storage-host"  # GlusterFS server (NFS tools where the kernel has nfsd), sshd
 
 
-if TYPE_CHECKING:
-    from harness.hosts.host import Host
+#: a ``harness.hosts.host.Host``; core sits below the hosts room and never imports it
+Host = Any
 
 
 @dataclass(frozen=True)
