@@ -91,19 +91,28 @@ class RunLock:
                 pass
 
 
-def run_is_alive(run_id: str) -> bool:
-    """True while some process holds the run's lock."""
-    path = lock_dir() / f"{run_id}.lock"
+def _try_lock(path: Path) -> int | None:
+    """Open ``path`` and take its lock without waiting: the descriptor, locked by us; ``None``
+    when there is no such file or a live process holds the lock."""
     try:
         fd = os.open(path, os.O_RDWR)
     except FileNotFoundError:
-        return False
+        return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        return True
-    finally:
         os.close(fd)
+        return None
+    return fd
+
+
+def run_is_alive(run_id: str) -> bool:
+    """True while some process holds the run's lock."""
+    path = lock_dir() / f"{run_id}.lock"
+    fd = _try_lock(path)
+    if fd is None:
+        return path.exists()  # held (alive), or no lock file at all (never ran, or reaped)
+    os.close(fd)
     return False
 
 
@@ -130,14 +139,8 @@ def stale_locks(run_ids: list[str] | None = None) -> list[tuple[str, Path]]:
 def remove_stale_lock(run_id: str) -> bool:
     """Remove a dead run's lock file, holding its lock while doing so (a live run is never touched)."""
     path = lock_dir() / f"{run_id}.lock"
-    try:
-        fd = os.open(path, os.O_RDWR)
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
+    fd = _try_lock(path)
+    if fd is None:
         return False
     try:
         if _same_file(fd, path):
