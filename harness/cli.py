@@ -125,8 +125,9 @@ def cmd_validate(ns: argparse.Namespace) -> int:
     if ns.workers:  # on a pool of Celery workers (harness/distributed): their dockerd, not ours
         rc, _ = _distributed_run(ns, _common(ns) + ["--mode=validate", "--provisioner=container"], "validate")
         return rc if rc in (0, EXIT_USAGE, EXIT_INTERRUPTED) else 1
+    args = _common(ns)  # bad input is named before anything else is asked
     docker_client()  # one clear line when dockerd is down
-    rc = _pytest(_common(ns) + ["--mode=validate", "--provisioner=container"])
+    rc = _pytest(args + ["--mode=validate", "--provisioner=container"])
     return rc if rc in (0, EXIT_USAGE, EXIT_INTERRUPTED) else 1
 
 
