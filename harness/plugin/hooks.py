@@ -107,7 +107,6 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.allure_report_dir = str(session.report_dir / "allure-results")
 
 
-
 def pytest_configure_node(node) -> None:  # xdist hook, on the controller
     node.workerinput["lh_run_id"] = session_of(node.config).run_id
     node.workerinput["lh_allure_dir"] = getattr(node.config.option, "allure_report_dir", None) or ""

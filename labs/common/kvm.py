@@ -250,7 +250,6 @@ def console_reply(h: Host, name: str, send: bytes = b"\r", timeout: float = 10.0
     return text
 
 
-
 IFACE_BRIDGE = Path(__file__).parent / "files" / "iface-bridge.sh"
 
 
