@@ -49,3 +49,5 @@ class GuestLoginRefused(GuestViewError):
 
 class GuestTransportError(GuestViewError):
     """The tunnel through the KVM host, the TCP connection or the SSH handshake failed."""
+
+    before_banner = False  # the connection broke before SSH began: worth opening again (GuestSSH.connect)

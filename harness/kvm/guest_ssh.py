@@ -80,8 +80,28 @@ class GuestSSH:
         self.fresh = True  # no command run yet on this connection
         self._lock = threading.Lock()
 
+    #: how often a connection that broke before SSH began (no banner: the relay's far end closed,
+    #: a guest still settling after a revert) is tried again, within the same deadline
+    CONNECT_ATTEMPTS = 3
+
     @classmethod
     def connect(cls, host: Host, name: str, address: str, creds: GuestCredentials, timeout: float) -> GuestSSH:
+        """Log in to the guest, within ``timeout``. A connection that breaks before the SSH banner
+        is opened again (at most :data:`CONNECT_ATTEMPTS` times, never past the deadline): that is
+        the transport, not the check; a refused login is never tried again."""
+        deadline = time.monotonic() + timeout
+        attempt = 1
+        while True:
+            try:
+                return cls._connect_once(host, name, address, creds, max(deadline - time.monotonic(), 1.0))
+            except GuestTransportError as exc:
+                if not exc.before_banner or attempt >= cls.CONNECT_ATTEMPTS or deadline - time.monotonic() < 5:
+                    raise
+                attempt += 1
+                time.sleep(2)
+
+    @classmethod
+    def _connect_once(cls, host: Host, name: str, address: str, creds: GuestCredentials, timeout: float) -> GuestSSH:
         import paramiko
 
         label = f"{name} on {getattr(host, 'name', '?')}"
@@ -106,8 +126,10 @@ class GuestSSH:
             why = str(exc) or type(exc).__name__
             if isinstance(exc, (socket.timeout, TimeoutError)):
                 why = f"no SSH answer within {timeout:g}s"
-            raise GuestTransportError(f"SSH to guest {label} at {address}:22 through {getattr(host, 'name', '?')}: "
-                                      f"{why}" + (f" ({said[-300:]})" if said else "")) from None
+            error = GuestTransportError(f"SSH to guest {label} at {address}:22 through {getattr(host, 'name', '?')}: "
+                                        f"{why}" + (f" ({said[-300:]})" if said else ""))
+            error.before_banner = "protocol banner" in why and "within" not in why
+            raise error from None
         return cls(label, address, client, tunnel)
 
     @property

@@ -292,3 +292,43 @@ def test_relay_script_without_socat(tmp_path, tools):
                        capture_output=True, timeout=20, env={"PATH": str(bin_dir)})
     srv.close()
     assert p.stdout == b"SSH-2.0-fake\r\nhello", (p.stdout, p.stderr)
+
+
+def test_a_connection_broken_before_the_banner_is_opened_again_within_the_deadline(monkeypatch):
+    """The transport is tried again (a guest settling after a revert); a refused login never is."""
+    from harness.kvm import guest_ssh
+    from harness.kvm.errors import GuestLoginRefused, GuestTransportError
+
+    monkeypatch.setattr(guest_ssh.time, "sleep", lambda s: None)
+    calls = []
+
+    def broken_then_ok(fails: int, error):
+        def once(cls, host, name, address, creds, timeout):
+            calls.append(timeout)
+            if len(calls) <= fails:
+                raise error()
+            return "session"
+        return classmethod(once)
+
+    def banner():
+        e = GuestTransportError("SSH to guest centos7: Error reading SSH protocol banner")
+        e.before_banner = True
+        return e
+
+    creds = GuestCredentials("root", "123456", None)
+    monkeypatch.setattr(guest_ssh.GuestSSH, "_connect_once", broken_then_ok(2, banner))
+    assert guest_ssh.GuestSSH.connect(object(), "centos7", "192.0.2.9", creds, 30) == "session"
+    assert len(calls) == 3 and all(t <= 30 for t in calls)
+
+    calls.clear()
+    monkeypatch.setattr(guest_ssh.GuestSSH, "_connect_once", broken_then_ok(5, banner))
+    with pytest.raises(GuestTransportError, match="banner"):  # at most CONNECT_ATTEMPTS, then ERROR as it is
+        guest_ssh.GuestSSH.connect(object(), "centos7", "192.0.2.9", creds, 30)
+    assert len(calls) == guest_ssh.GuestSSH.CONNECT_ATTEMPTS
+
+    for error in (lambda: GuestLoginRefused("refused"), lambda: GuestTransportError("no route to host")):
+        calls.clear()
+        monkeypatch.setattr(guest_ssh.GuestSSH, "_connect_once", broken_then_ok(1, error))
+        with pytest.raises((GuestLoginRefused, GuestTransportError)):
+            guest_ssh.GuestSSH.connect(object(), "centos7", "192.0.2.9", creds, 30)
+        assert len(calls) == 1
