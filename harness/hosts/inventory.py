@@ -357,22 +357,14 @@ class _Checker:
             return None
         values = {k: v for k, v in merged.items() if k in HOST_FIELDS}
         if values.get("key_file") and not values.get("container") and not values.get("local"):
-            values["key_file"] = str(Path(values["key_file"]).expanduser())
-            problem = self._key_problem(values["key_file"])
-            if problem:
-                node = h if "key_file" in h else defaults
-                self.problem(node, "key_file", f"{where if 'key_file' in h else 'defaults'}.key_file: {problem}")
+            if not self._key_file(values, "key_file", h, defaults, where):
                 return None
         if values.get("known_hosts"):
             values["known_hosts"] = str(Path(values["known_hosts"]).expanduser())
         if isinstance(values.get("guest_password"), int):
             values["guest_password"] = str(values["guest_password"])
         if values.get("guest_key_file"):
-            values["guest_key_file"] = str(Path(values["guest_key_file"]).expanduser())
-            problem = self._key_problem(values["guest_key_file"])
-            if problem:
-                node = h if "guest_key_file" in h else defaults
-                self.problem(node, "guest_key_file", f"{where if 'guest_key_file' in h else 'defaults'}.guest_key_file: {problem}")
+            if not self._key_file(values, "guest_key_file", h, defaults, where):
                 return None
         for k in ("timeout", "connect_timeout"):
             if k in values:
@@ -408,6 +400,17 @@ class _Checker:
             bad("local", f"expected true or false, got {merged['local']!r}")
         if "host_key_policy" in merged and merged["host_key_policy"] not in POLICIES:
             bad("host_key_policy", f"expected one of {', '.join(POLICIES)}, got {merged['host_key_policy']!r}")
+
+    def _key_file(self, values: dict, field: str, h: dict, defaults: dict, where: str) -> bool:
+        """Expand ``values[field]`` (a private key's path) and check it; a problem is named on the
+        line that gave the path (the host's, or the defaults'). False when there is one."""
+        values[field] = str(Path(values[field]).expanduser())
+        problem = self._key_problem(values[field])
+        if problem:
+            node, place = (h, where) if field in h else (defaults, "defaults")
+            self.problem(node, field, f"{place}.{field}: {problem}")
+            return False
+        return True
 
     def _key_problem(self, path: str) -> str | None:
         """Why the private key at ``path`` cannot be used (unreadable, not a key, encrypted), or None."""
