@@ -8,7 +8,6 @@ because most labs need only one of them.
 
 from __future__ import annotations
 
-import functools
 import time
 from pathlib import Path
 from dataclasses import dataclass, field
@@ -59,6 +58,7 @@ class Host:
         # `-H tcp://0.0.0.0:2375` and no unix socket): the DOCKER_HOST the checks' docker CLI uses
         self.docker_host: str | None = None
         self.timeout = timeout
+        self._daemons: dict[str, Any] = {}  # "libvirt"/"docker" -> the connection opened on first use
         self._backend = backend
         self._ti = testinfra.host.Host(backend)
         # the backend's circuit breaker (harness.hosts.breaker.Breaker) names the host as checks know it
@@ -114,15 +114,32 @@ class Host:
             raise AttributeError(name)
         return getattr(self._ti, name)
 
-    @functools.cached_property
+    @property
     def libvirt(self):  # -> libvirt.virConnect
+        """The host's libvirt connection, opened on first use. Every use asks the host's breaker
+        first: once the host stopped answering, a check that reaches for libvirt is an ERROR at once
+        (``HostUnreachable``), never a FAIL read off a connection the dead host left behind."""
+        return self._daemon("libvirt", self._open_libvirt)
+
+    @property
+    def docker(self):  # -> docker.DockerClient
+        """The host's docker SDK client, opened on first use; asks the breaker like ``libvirt``."""
+        return self._daemon("docker", self._open_docker)
+
+    def _daemon(self, key: str, open_it):
+        if self._breaker is not None:
+            self._breaker.check()
+        client = self._daemons.get(key)
+        if client is None:
+            client = self._daemons[key] = open_it()
+        return client
+
+    def _open_libvirt(self):
         import libvirt
 
         if not self.access.libvirt_uri:
             raise HarnessError(f"{self.name} ({self.role.value}) has no libvirt access")
         keepalive = libvirt_event_loop()  # must be registered before the connection opens
-        if self._breaker is not None:
-            self._breaker.check()
         began = time.time()
         try:
             conn = open_libvirt(self.access.libvirt_uri, timeout=max(self.timeout, 10.0))
@@ -137,14 +154,11 @@ class Host:
             conn.setKeepAlive(5, 3)
         return conn
 
-    @functools.cached_property
-    def docker(self):  # -> docker.DockerClient
+    def _open_docker(self):
         import docker
 
         if not self.access.docker_url:
             raise HarnessError(f"{self.name} ({self.role.value}) has no docker access")
-        if self._breaker is not None:
-            self._breaker.check()
         try:
             client = docker.DockerClient(base_url=self.access.docker_url, timeout=120)
             client.ping()
@@ -190,13 +204,8 @@ class Host:
             except Exception:
                 pass
         self.__dict__.get("guest_sessions", {}).clear()
-        if "libvirt" in self.__dict__:
+        for client in [self._daemons.pop(key) for key in list(self._daemons)]:
             try:
-                self.__dict__.pop("libvirt").close()
-            except Exception:
-                pass
-        if "docker" in self.__dict__:
-            try:
-                self.__dict__.pop("docker").close()
+                client.close()
             except Exception:
                 pass

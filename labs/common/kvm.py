@@ -161,14 +161,24 @@ def default_gateway(h: Host) -> str | None:
 # --------------------------------------------------------------------------- check side
 
 
-def domain(h: Host, name: str):
-    """The libvirt domain, or a FAIL saying there is none by that name."""
+def lookup(h: Host, name: str):
+    """The libvirt domain ``name`` on ``h``, or None when libvirt says there is none. Any other
+    libvirt error (a broken connection, a daemon that stopped answering) passes through: an ERROR."""
     import libvirt
 
     try:
         return h.libvirt.lookupByName(name)
-    except libvirt.libvirtError:
-        raise AssertionError(f"there is no VM named {name} on {h.name}") from None
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+            return None
+        raise
+
+
+def domain(h: Host, name: str):
+    """The libvirt domain, or a FAIL saying there is none by that name."""
+    dom = lookup(h, name)
+    assert dom is not None, f"there is no VM named {name} on {h.name}"
+    return dom
 
 
 def xml(dom, inactive: bool = False) -> ET.Element:

@@ -20,33 +20,15 @@ import pytest
 
 from harness.core import evidence
 from harness.core.errors import HarnessError
-from labs.common.kvm import guest, guest_run
+from labs.common.kvm import domain, guest, guest_run, lookup
 
 # what libvirt (virStorageFileIsSharedFS) accepts as shared storage for a live migration
 SHARED_FSTYPES = frozenset({"nfs", "nfs4", "fuse.glusterfs", "gfs2", "ocfs2", "cifs", "smb3", "ceph",
                             "fuse.ceph-fuse", "gpfs", "fuse.quobyte", "beegfs"})
 
 
-def _lookup(host, name):
-    """The domain ``name`` on ``host``, or None."""
-    import libvirt
-
-    try:
-        return host.libvirt.lookupByName(name)
-    except libvirt.libvirtError as exc:
-        if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-            return None
-        raise
-
-
-def _domain(host, name):
-    dom = _lookup(host, name)
-    assert dom is not None, f"there is no VM named {name} on {host.name}"
-    return dom
-
-
 def _running(host, name):
-    dom = _domain(host, name)
+    dom = domain(host, name)
     assert dom.isActive(), f"{name} is defined on {host.name} but not running"
     return dom
 
@@ -230,7 +212,7 @@ def test_kvm16_live_migration_running_on_target(kvm02, params):
                   en="Move the definition too (virt-manager: no 'Temporary move'; virsh: --persistent), otherwise web01 is transient on kvm02")
 def test_kvm16_live_migration_persistent_on_target(kvm02, params):
     """web01's definition is on kvm02 (persistent)."""
-    dom = _domain(kvm02, params.vm)
+    dom = domain(kvm02, params.vm)
     assert dom.isPersistent(), f"{params.vm} on kvm02 is transient (migrated without --persistent / as a temporary move)"
 
 
@@ -240,7 +222,7 @@ def test_kvm16_live_migration_persistent_on_target(kvm02, params):
 def test_kvm16_live_migration_left_source(kvm01, kvm02, params):
     """web01 runs on kvm02 and is neither running nor defined on kvm01."""
     _running(kvm02, params.vm)
-    dom = _lookup(kvm01, params.vm)
+    dom = lookup(kvm01, params.vm)
     if dom is not None:
         state = "running" if dom.isActive() else "shut off"
         raise AssertionError(f"{params.vm} is still defined on kvm01 ({state})")

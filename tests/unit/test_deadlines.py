@@ -140,6 +140,58 @@ def test_the_host_handle_names_the_breaker_and_gates_its_daemons():
         host.run("true")
 
 
+def test_a_connection_opened_before_the_breaker_opened_is_gated_too():
+    """CI run of stop 17: a libvirt connection opened early stayed in use after kvm01 stopped
+    answering, and its "client socket is closed" read as "there is no VM named centos7": a FAIL."""
+    import libvirt
+
+    from harness.hosts.host import Access, Host, Role
+    from labs.common.kvm import domain
+
+    class Conn:
+        closed = False
+
+        def lookupByName(self, name):
+            err = libvirt.libvirtError("internal error: client socket is closed")
+            err.err = (libvirt.VIR_ERR_INTERNAL_ERROR, libvirt.VIR_FROM_RPC, "client socket is closed",
+                       libvirt.VIR_ERR_ERROR, None, None, None, 0, 0)
+            raise err
+
+        def close(self):
+            self.closed = True
+
+    backend = TimedDockerBackend("lh-x-student-kvm01")
+    host = Host("kvm01", Role.KVM_HOST, backend, Access(libvirt_uri="qemu:///nowhere"))
+    conn = host._daemons["libvirt"] = Conn()
+    with pytest.raises(libvirt.libvirtError):  # not AssertionError: an ERROR, not a FAIL
+        domain(host, "centos7")
+    backend.breaker.timed_out(time.time(), "virsh start centos7")
+    backend.breaker.timed_out(time.time(), "virsh start centos7")
+    with pytest.raises(HostUnreachable, match="kvm01 stopped answering"):
+        domain(host, "centos7")
+    host.close()
+    assert conn.closed and not host._daemons
+
+
+def test_no_such_domain_is_the_students_fail():
+    import libvirt
+
+    from harness.hosts.host import Access, Host, Role
+    from labs.common.kvm import domain
+
+    class Conn:
+        def lookupByName(self, name):
+            err = libvirt.libvirtError(f"Domain not found: no domain with matching name '{name}'")
+            err.err = (libvirt.VIR_ERR_NO_DOMAIN, libvirt.VIR_FROM_QEMU, "Domain not found",
+                       libvirt.VIR_ERR_ERROR, None, None, None, 0, 0)
+            raise err
+
+    host = Host("kvm01", Role.KVM_HOST, TimedDockerBackend("lh-x-student-kvm01"), Access(libvirt_uri="qemu:///nowhere"))
+    host._daemons["libvirt"] = Conn()
+    with pytest.raises(AssertionError, match="there is no VM named centos7 on kvm01"):
+        domain(host, "centos7")
+
+
 def test_a_paused_container_host_is_unreachable_and_opens_the_breaker(monkeypatch):
     calls = []
 
