@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import posixpath
 
-from harness.kvm.agent import GuestAgent
 from harness.core.lab import LabEnv, Solution
 from harness.core.wait import wait_until
+from harness.kvm.agent import GuestAgent
+from labs.common.kvm import agent as vm_agent, wait_agent
 
 solution = Solution()
 BOOT_DIR = "/var/lib/libvirt/boot"
@@ -22,7 +23,7 @@ def path(env: LabEnv, name: str) -> str:
 
 
 def agent(env: LabEnv) -> GuestAgent:
-    return GuestAgent(env["kvm01"].libvirt.lookupByName(env.params.vm))
+    return vm_agent(env["kvm01"], env.params.vm)
 
 
 def guest_sh(env: LabEnv, script: str, timeout: float = 30) -> str:
@@ -64,7 +65,7 @@ def create_vm(env: LabEnv) -> None:
         "--channel unix,target.type=virtio,target.name=org.qemu.guest_agent.0 "
         "--os-variant rhel7.0",
         p.vm, str(p.vm_memory_mib), "kvm" if env.accel == "kvm" else "qemu", boot, raw, timeout=180)
-    agent(env).wait_ready(timeout=90)
+    wait_agent(env["kvm01"], env.params.vm)  # its default deadline: a busy emulated L1 is slow
 
 
 @solution.step("KVM-05: qemu-img create a 2G qcow2, info, resize +5G, convert to raw")
@@ -88,7 +89,7 @@ def convert_vm_disk(env: LabEnv) -> None:
     h.check("virt-xml %s --edit target=vda --disk driver.type=qcow2,path=%s", p.vm, qcow2)
     h.check("rm -f %s", raw)
     h.check("virsh start %s", p.vm)
-    agent(env).wait_ready(timeout=90)
+    wait_agent(env["kvm01"], env.params.vm)  # its default deadline: a busy emulated L1 is slow
 
 
 @solution.step("KVM-07: create a 3G disk, attach it live as vdb, detach, resize +2G, re-attach, format and mount it")
