@@ -91,7 +91,9 @@ def domstate(h: Host, name: str) -> str:
     return h.run("virsh domstate %s", name).stdout.strip()
 
 
-def wait_state(h: Host, name: str, state: str, timeout: float = 90) -> None:
+def wait_state(h: Host, name: str, state: str, timeout: float = 180) -> None:
+    """Until `virsh domstate NAME` says ``state``; the deadline leaves room for a guest powering off
+    inside a busy emulated L1 (a wait ends as soon as the state is seen)."""
     wait_until(lambda: domstate(h, name) == state, timeout=timeout, what=f"{name} {state}",
                state=lambda: domstate(h, name))
 

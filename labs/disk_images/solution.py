@@ -7,42 +7,17 @@ holds an ext4 filesystem, so "the guest reads its disk" is a real, observable ou
 
 from __future__ import annotations
 
-import posixpath
-
 from harness.core.lab import LabEnv, Solution
 from harness.core.wait import wait_until
-from harness.kvm.agent import GuestAgent
-from labs.common.kvm import agent as vm_agent, wait_agent
+from labs.common.kvm import data_path, guest_sh, shutdown, virt_install, wait_agent
 
 solution = Solution()
-BOOT_DIR = "/var/lib/libvirt/boot"
-
-
-def path(env: LabEnv, name: str) -> str:
-    return posixpath.join(env.params.data_dir, name)
-
-
-def agent(env: LabEnv) -> GuestAgent:
-    return vm_agent(env["kvm01"], env.params.vm)
-
-
-def guest_sh(env: LabEnv, script: str, timeout: float = 30) -> str:
-    res = agent(env).exec(["/bin/sh", "-c", script], timeout=timeout)
-    if res.rc != 0:
-        raise RuntimeError(f"in the guest, `{script}` exited {res.rc}: {res.stderr or res.stdout}")
-    return res.stdout
-
-
-def wait_state(env: LabEnv, state: str, timeout: float = 60) -> None:
-    h, vm = env["kvm01"], env.params.vm
-    wait_until(lambda: h.run("virsh domstate %s", vm).stdout.strip() == state, timeout=timeout,
-               what=f"{vm} {state}", state=lambda: h.run("virsh domstate %s", vm).stdout.strip())
 
 
 def wait_guest_disk(env: LabEnv, dev: str, size: int | None, timeout: float = 30) -> None:
     """Until the guest sees /dev/<dev> (with ``size`` bytes), or, with size None, no longer sees it."""
     def seen() -> bool:
-        out = guest_sh(env, f"blockdev --getsize64 /dev/{dev} 2>/dev/null || echo none").strip()
+        out = guest_sh(env["kvm01"], env.params.vm, f"blockdev --getsize64 /dev/{dev} 2>/dev/null || echo none").strip()
         return out == "none" if size is None else out == str(size)
     wait_until(seen, timeout=timeout, what=f"guest sees /dev/{dev} {'gone' if size is None else size}")
 
@@ -53,25 +28,20 @@ def create_vm(env: LabEnv) -> None:
     # KVM-01 leaves libvirt's default network active (CentOS's package autostarts it); a host
     # image that has not started it yet (the nested L1 hosts) gets it started here
     h.check("virsh net-info default | grep -Eq '^Active: +yes' || virsh net-start default")
-    h.check("mkdir -p %s %s", p.data_dir, BOOT_DIR)
-    h.check("cp /opt/labharness/guest/vmlinuz /opt/labharness/guest/initrd.gz %s/", BOOT_DIR)
-    raw = path(env, p.raw_disk)
+    h.check("mkdir -p %s", p.data_dir)
+    raw = data_path(env, p.raw_disk)
     h.check("qemu-img create -q -f raw %s %s", raw, str(p.vm_disk_size))
     h.check("mkfs.ext4 -q -F -L centos7 %s", raw)
-    boot = f"kernel={BOOT_DIR}/vmlinuz,initrd={BOOT_DIR}/initrd.gz,kernel_args=console=ttyS0 no_timer_check guestname={p.vm}"
-    h.check(
-        "virt-install --name %s --memory %s --vcpus 1 --virt-type %s --import --boot %s "
-        "--disk %s,format=raw,size=10 --network network=default --graphics vnc,listen=0.0.0.0,port=5900 --noautoconsole "
-        "--channel unix,target.type=virtio,target.name=org.qemu.guest_agent.0 "
-        "--os-variant rhel7.0",
-        p.vm, str(p.vm_memory_mib), "kvm" if env.accel == "kvm" else "qemu", boot, raw, timeout=180)
-    wait_agent(env["kvm01"], env.params.vm)  # its default deadline: a busy emulated L1 is slow
+    virt_install(env, h, p.vm, memory=str(p.vm_memory_mib), vcpus="1", disks=[f"{raw},format=raw,size=10"],
+                 network="network=default", graphics="vnc,listen=0.0.0.0,port=5900",
+                 kernel_args=f"console=ttyS0 no_timer_check guestname={p.vm}")
+    wait_agent(h, p.vm)
 
 
 @solution.step("KVM-05: qemu-img create a 2G qcow2, info, resize +5G, convert to raw")
 def qemu_img_practice(env: LabEnv) -> None:
     p, h = env.params, env["kvm01"]
-    q, r = path(env, p.scratch_qcow2), path(env, p.scratch_raw)
+    q, r = data_path(env, p.scratch_qcow2), data_path(env, p.scratch_raw)
     h.check("qemu-img create -f qcow2 %s 2G", q)
     h.check("qemu-img info %s", q)
     h.check("qemu-img resize %s +5G", q)
@@ -81,21 +51,20 @@ def qemu_img_practice(env: LabEnv) -> None:
 @solution.step("KVM-06: shut centos7 down, convert its raw disk to qcow2, re-point the XML, start it")
 def convert_vm_disk(env: LabEnv) -> None:
     p, h = env.params, env["kvm01"]
-    raw, qcow2 = path(env, p.raw_disk), path(env, p.qcow2_disk)
-    h.check("virsh shutdown %s", p.vm)
-    wait_state(env, "shut off", timeout=120)
+    raw, qcow2 = data_path(env, p.raw_disk), data_path(env, p.qcow2_disk)
+    shutdown(h, p.vm)
     h.check("qemu-img convert -f raw -O qcow2 %s %s", raw, qcow2, timeout=300)
     # `virsh edit` is interactive; virt-xml makes the same two changes: driver type and source file.
     h.check("virt-xml %s --edit target=vda --disk driver.type=qcow2,path=%s", p.vm, qcow2)
     h.check("rm -f %s", raw)
     h.check("virsh start %s", p.vm)
-    wait_agent(env["kvm01"], env.params.vm)  # its default deadline: a busy emulated L1 is slow
+    wait_agent(h, p.vm)
 
 
 @solution.step("KVM-07: create a 3G disk, attach it live as vdb, detach, resize +2G, re-attach, format and mount it")
 def add_data_disk(env: LabEnv) -> None:
     p, h = env.params, env["kvm01"]
-    disk = path(env, p.add_disk)
+    disk = data_path(env, p.add_disk)
     h.check("qemu-img create -f qcow2 %s 3G", disk)
     attach = "virsh attach-disk %s %s %s --live --cache=none --subdriver=qcow2"
     h.check(attach, p.vm, disk, p.add_target)
@@ -106,4 +75,4 @@ def add_data_disk(env: LabEnv) -> None:
     h.check(attach, p.vm, disk, p.add_target)
     wait_guest_disk(env, p.add_target, p.add_disk_size)
     # The course formats with mkfs.xfs; the lab guest (busybox) has mke2fs.
-    guest_sh(env, f"mke2fs -q /dev/{p.add_target} && mkdir -p {p.mountpoint} && mount /dev/{p.add_target} {p.mountpoint}", timeout=120)
+    guest_sh(h, p.vm, f"mke2fs -q /dev/{p.add_target} && mkdir -p {p.mountpoint} && mount /dev/{p.add_target} {p.mountpoint}", timeout=120)
