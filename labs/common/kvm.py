@@ -1,4 +1,5 @@
-"""What the KVM labs built on the lab guest share (vm_basics, snapshots, clone, bridging, hotplug).
+"""What the KVM labs built on the lab guest share (vm_basics, disk_images, snapshots, clone, bridging,
+hotplug, migration).
 
 Solution side: ``virt_install`` makes a VM the way the course does (virt-install with the
 course's names and sizes), with the lab guest in place of the CentOS 7 install: the guest's
