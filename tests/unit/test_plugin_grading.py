@@ -55,7 +55,9 @@ def test_needs_nfs(box):
 
 
 @pytest.fixture
-def toylab(pytester):
+def toylab(pytester, monkeypatch):
+    # run locks of its own: the fixed run ids (unit-1, unit-2) must not collide with another test run on this machine
+    monkeypatch.setenv("LABHARNESS_LOCK_DIR", str(pytester.path / "locks"))
     pkg = pytester.mkpydir("toylab")
     (pkg / "__init__.py").write_text(textwrap.dedent(LAB_INIT))
     (pkg / "test_toy.py").write_text(textwrap.dedent(CHECKS))
