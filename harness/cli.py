@@ -354,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--down", action="store_true", help="remove the demo class of --out (or --run-id)")
     d.set_defaults(func=cmd_demo_class)
     r = sub.add_parser("reap", help="remove what dead runs left behind")
-    r.add_argument("--run-id", help="remove this run's leftovers, alive or not")
+    r.add_argument("--run-id", help="remove this run's leftovers, alive or not (with those of its units on this worker: ID-u<N>a<N>)")
     r.add_argument("--dry-run", action="store_true", help="only list them")
     r.set_defaults(func=cmd_reap)
     rp = sub.add_parser("report", help="write a run's reports again from its journal (after a crash or Ctrl-C)")

@@ -44,6 +44,24 @@ def valid_run_id(run_id: str) -> bool:
     return bool(RUN_ID_RE.match(run_id))
 
 
+def unit_run_id(run_id: str, index: int, attempt: int) -> str:
+    """The run id a worker gives one unit (target x lab) of a distributed run: ``<run>-u<index>a<attempt>``."""
+    return f"{run_id}-u{index}a{attempt}"
+
+
+def of_run(candidate: str, run_id: str) -> bool:
+    """True for ``run_id`` itself and for the run ids of its units on workers."""
+    return candidate == run_id or re.fullmatch(re.escape(run_id) + r"-u\d+a\d+", candidate) is not None
+
+
+def runs_to_reap(found: set[str], run_id: str | None) -> list[str]:
+    """Which runs ``labctl reap`` removes: with ``run_id``, that run and its units, alive or not
+    (the trainer named it); without, every run in ``found`` that is dead."""
+    if run_id:
+        return sorted({run_id} | {r for r in found if of_run(r, run_id)})
+    return sorted(r for r in found if not run_is_alive(r))
+
+
 class RunLock:
     """Held by the controller process of a run; released when it exits, however it exits."""
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 
+from harness.core.runs import unit_run_id
 from harness.distributed import HEARTBEAT_EVERY, HEARTBEAT_TTL, KEY_TTL, MAX_ATTEMPTS, app, key
 
 REPO = Path(__file__).resolve().parents[2]
@@ -114,7 +115,7 @@ def execute(spec: dict[str, Any], attempt: int) -> dict[str, Any]:
 
     base = Path.cwd() / "lh-units"
     base.mkdir(parents=True, exist_ok=True)
-    unit_run = f"{spec['run_id']}-u{spec['index']}a{attempt}"
+    unit_run = unit_run_id(spec["run_id"], spec["index"], attempt)
     lab = catalog.all_labs()[spec["lab"]]
     args = [sys.executable, "-m", "pytest", str(lab.package_dir), "-p", "no:cacheprovider", "-q", "-rN",
             f"--report-dir={base}", f"--run-id={unit_run}", "--tb=no", *spec["args"]]

@@ -14,7 +14,7 @@ import docker
 import docker.errors
 
 from harness.provisioners.container import remove_labelled
-from harness.core.runs import LABEL_RUN, remove_stale_lock, run_is_alive, stale_locks
+from harness.core.runs import LABEL_RUN, of_run, remove_stale_lock, runs_to_reap, stale_locks
 
 log = logging.getLogger(__name__)
 
@@ -45,16 +45,18 @@ def reap(run_id: str | None = None, dry_run: bool = False, client: docker.Docker
     client = client or docker.from_env(timeout=60)
     lines = []
     try:
-        found = leftover_runs(client) if not run_id else set()
+        found = leftover_runs(client)
     except docker.errors.APIError as exc:
         log.warning("listing leftovers failed: %s", exc)
         found = set()
-    runs = [run_id] if run_id else sorted(r for r in found if not run_is_alive(r))
+    runs = runs_to_reap(found, run_id)
     for rid in runs:
         for what in remove_labelled(client, {LABEL_RUN: rid}, dry_run=dry_run):
             lines.append(f"run {rid}: {what}")
     lines += reap_libvirt(hypervisors, run_id=run_id, dry_run=dry_run)
-    for rid, path in stale_locks([run_id] if run_id else None):
+    for rid, path in stale_locks():
+        if run_id and not of_run(rid, run_id):
+            continue
         if dry_run or remove_stale_lock(rid):
             lines.append(f"run {rid}: lock file {path}")
     return lines

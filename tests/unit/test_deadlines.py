@@ -552,6 +552,41 @@ def test_stale_lock_files_go_with_their_dead_run(tmp_path, monkeypatch):
     assert not (tmp_path / "live-run-1.lock").exists()
 
 
+def test_reaping_a_named_run_takes_its_units_on_workers_too(tmp_path, monkeypatch):
+    """`labctl reap --run-id R` after a distributed run: the workers ran its units as R-u<i>a<n>."""
+    from harness.core.runs import LABEL_RUN, of_run
+    from harness.provisioners import reap
+
+    assert of_run("r1", "r1") and of_run("r1-u3a2", "r1")
+    assert not of_run("r10-u3a2", "r1") and not of_run("r1-u3a2x", "r1") and not of_run("r1-x", "r1")
+    monkeypatch.setenv("LABHARNESS_LOCK_DIR", str(tmp_path))
+    for rid in ("r1-u0a1", "r1-u1a2", "r10-u0a1"):
+        (tmp_path / f"{rid}.lock").write_text("1\n")
+
+    class Labelled:
+        def __init__(self, run):
+            self.name, self.labels = f"lh-{run}-box", {LABEL_RUN: run}
+            self.attrs = {"Labels": self.labels}
+
+    class Coll:
+        def __init__(self, objs):
+            self.objs = objs
+
+        def list(self, **kw):
+            want = [f.split("=", 1) for f in kw.get("filters", {}).get("label", []) if "=" in f]
+            return [o for o in self.objs if all(o.labels.get(k) == v for k, v in want)]
+
+    class Client:
+        containers = Coll([Labelled(r) for r in ("r1-u0a1", "r1-u1a2", "r10-u0a1", "r2")])
+        volumes = Coll([])
+        networks = Coll([])
+
+    monkeypatch.setattr(reap, "reap_libvirt", lambda *a, **k: [])
+    assert reap.reap(run_id="r1", dry_run=True, client=Client()) == [
+        "run r1-u0a1: container lh-r1-u0a1-box", "run r1-u1a2: container lh-r1-u1a2-box",
+        f"run r1-u0a1: lock file {tmp_path / 'r1-u0a1.lock'}", f"run r1-u1a2: lock file {tmp_path / 'r1-u1a2.lock'}"]
+
+
 def test_a_run_locking_while_its_file_is_reaped_locks_the_new_file(tmp_path, monkeypatch):
     from harness.core.runs import RunLock, run_is_alive
 

@@ -13,7 +13,7 @@ import logging
 import os
 
 from harness.provisioners.libvirt.hypervisor import DEFAULT_URI, OBJ_PREFIX, POOL, Hypervisor
-from harness.core.runs import run_is_alive
+from harness.core.runs import run_is_alive, runs_to_reap
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ def reap(uris: list[str] | None = None, run_id: str | None = None, dry_run: bool
             log.debug("reap: %s not reachable: %s", uri, exc)
             continue
         try:
-            runs = [run_id] if run_id else sorted(r for r in leftover_runs(hv) if not run_is_alive(r))
+            runs = runs_to_reap(leftover_runs(hv), run_id)
             for rid in runs:
                 lines += [f"run {rid}: {what}" for what in remove_run(hv, rid, dry_run=dry_run)]
         finally:
