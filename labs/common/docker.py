@@ -175,6 +175,43 @@ def find_container(host, want: Want) -> dict:
     return found[-1]
 
 
+def docker_info(host) -> dict:
+    """``docker info`` as JSON (a daemon that does not answer is an ERROR, see ``docker``)."""
+    res = docker(host, "info --format '{{json .}}'")
+    assert res.rc == 0, f"docker info on {host.name}: {res.stderr.strip()[:200]}"
+    try:
+        return json.loads(res.stdout)
+    except ValueError:
+        raise AssertionError(f"docker info on {host.name} printed no JSON: {res.stdout.strip()[:200]!r}") from None
+
+
+def daemon_json(host, path: str) -> dict:
+    """The host's daemon.json, or a FAIL saying it is missing, not valid JSON or not a JSON object."""
+    res = host.run("cat %s", path)
+    assert res.rc == 0, f"{path} does not exist on {host.name}"
+    try:
+        data = json.loads(res.stdout)
+    except ValueError as exc:
+        raise AssertionError(f"{path} on {host.name} is not valid JSON: {exc}") from None
+    assert isinstance(data, dict), f"{path} on {host.name} is not a JSON object"
+    return data
+
+
+def port_bindings(c: dict, port: str) -> list[dict]:
+    """How an inspected container publishes ``port`` ("80/tcp"): [{"HostIp": ..., "HostPort": ...}], or []."""
+    return ((c.get("HostConfig") or {}).get("PortBindings") or {}).get(port) or []
+
+
+def command_line(c: dict) -> list[str]:
+    """An inspected container's command: its entrypoint, then its cmd."""
+    return (c["Config"].get("Entrypoint") or []) + (c["Config"].get("Cmd") or [])
+
+
+def comma_list(value: str) -> list[str]:
+    """A course parameter holding several values ("a, b"): its values, blanks dropped."""
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
 MERGE = "/usr/local/bin/merge-daemon-json"
 MERGE_SCRIPT = Path(__file__).parent / "files" / "merge-daemon-json.py"
 

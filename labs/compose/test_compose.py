@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from harness.hosts.probes import http_get
-from labs.common.docker import docker
+from labs.common.docker import docker, port_bindings
 from labs.compose import state
 
 FILES = Path(__file__).parent / "files"
@@ -41,8 +41,8 @@ def _sibling(docker01, c, service):
     return (live or found)[-1]
 
 
-def _bindings(c, port):
-    return [b.get("HostPort") for b in ((c["HostConfig"].get("PortBindings") or {}).get(port) or [])]
+def _host_ports(c, port):
+    return [b.get("HostPort") for b in port_bindings(c, port)]
 
 
 def _sha(data: bytes) -> str:
@@ -92,15 +92,15 @@ def test_dk36_manual_link(docker01, params):
     assert redis is not None, f"there is no container named {params.manual_redis} on docker01"
     assert state.is_image(redis, "redis", None), f"{params.manual_redis} runs image {redis['Image']}, expected redis"
     assert redis["State"]["Running"], f"{params.manual_redis} is {redis['State']['Status']}"
-    assert _bindings(redis, "6379/tcp") == [str(params.redis_port)], \
-        f"{params.manual_redis} publishes 6379/tcp on {_bindings(redis, '6379/tcp') or 'no host port'}, expected {params.redis_port}"
+    assert _host_ports(redis, "6379/tcp") == [str(params.redis_port)], \
+        f"{params.manual_redis} publishes 6379/tcp on {_host_ports(redis, '6379/tcp') or 'no host port'}, expected {params.redis_port}"
     # the notes stop flask_web before `docker-compose up` (port 5000): running or not, it must be there
     web = state.container(docker01, params.manual_web)
     assert web is not None, f"there is no container named {params.manual_web} on docker01"
     links = web["HostConfig"].get("Links") or []
     assert f"/{params.manual_redis}:/{params.manual_web}/redis" in links, f"{params.manual_web} is not linked to redis as redis (links: {links})"
-    assert _bindings(web, "5000/tcp") == [str(params.web_port)], \
-        f"{params.manual_web} publishes 5000/tcp on {_bindings(web, '5000/tcp') or 'no host port'}, expected {params.web_port}"
+    assert _host_ports(web, "5000/tcp") == [str(params.web_port)], \
+        f"{params.manual_web} publishes 5000/tcp on {_host_ports(web, '5000/tcp') or 'no host port'}, expected {params.web_port}"
     assert web["Image"] == params.web_image and web["Cmd"] == ["python", "app.py"], \
         f"{params.manual_web} runs {web['Image']} {web['Cmd']}, expected {params.web_image} python app.py"
 
@@ -114,8 +114,8 @@ def test_dk36_compose_services_up(docker01, params):
     project = web["Labels"].get(state.PROJECT)
     assert web["State"]["Running"], f"the compose web of project {project} is {web['State']['Status']}"
     assert web["Cmd"] == ["python", "app.py"], f"the compose web runs {web['Cmd']}, expected python app.py"
-    assert _bindings(web, "5000/tcp") == [str(params.web_port)], \
-        f"the compose web publishes 5000/tcp on {_bindings(web, '5000/tcp') or 'no host port'}, expected {params.web_port}"
+    assert _host_ports(web, "5000/tcp") == [str(params.web_port)], \
+        f"the compose web publishes 5000/tcp on {_host_ports(web, '5000/tcp') or 'no host port'}, expected {params.web_port}"
     redis = _sibling(docker01, web, "redis")
     assert state.is_image(redis, "redis", None), f"project {project}'s redis runs {redis['Image']}, expected redis"
     assert redis["State"]["Running"], f"project {project}'s redis is {redis['State']['Status']}"
@@ -165,8 +165,8 @@ def test_dk37_wordpress_services(docker01, params):
         assert c["State"]["Running"], f"service {s} is {c['State']['Status']}"
         policy = (c["HostConfig"].get("RestartPolicy") or {}).get("Name")
         assert policy == "always", f"service {s}'s restart policy is {policy!r}, expected always"
-    assert _bindings(wp, "80/tcp") == [str(params.wp_port)], \
-        f"wordpress publishes 80/tcp on {_bindings(wp, '80/tcp') or 'no host port'}, expected {params.wp_port}"
+    assert _host_ports(wp, "80/tcp") == [str(params.wp_port)], \
+        f"wordpress publishes 80/tcp on {_host_ports(wp, '80/tcp') or 'no host port'}, expected {params.wp_port}"
 
 
 @pytest.mark.points(1)
@@ -269,6 +269,6 @@ def test_c21_compose_services(docker01, params):
     """composetest's project: web (built image) publishes 5000:5000, and redis runs redis:alpine (running or stopped)."""
     web = _ct_web(docker01)
     project = web["Labels"].get(state.PROJECT)
-    assert _bindings(web, "5000/tcp") == ["5000"], f"{project}'s web publishes 5000/tcp on {_bindings(web, '5000/tcp') or 'no host port'}, expected 5000"
+    assert _host_ports(web, "5000/tcp") == ["5000"], f"{project}'s web publishes 5000/tcp on {_host_ports(web, '5000/tcp') or 'no host port'}, expected 5000"
     redis = _sibling(docker01, web, "redis")
     assert state.is_image(redis, "redis:alpine", None), f"{project}'s redis runs {redis['Image']}, expected redis:alpine"

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from harness.hosts.probes import http_get
-from labs.common.docker import all_containers, container_or_none, docker, image_id, named, same_image
+from labs.common.docker import all_containers, command_line, container_or_none, docker, image_id, named, same_image
 
 
 def _image_inspect(host, ref, how):
@@ -26,10 +26,6 @@ def _of_image(host, name):
     return [c for c in all_containers(host, include_stopped=True) if same_image(c["Config"]["Image"], name)]
 
 
-def _cmd(c):
-    return (c["Config"].get("Entrypoint") or []) + (c["Config"].get("Cmd") or [])
-
-
 def _bridge_ip(c):
     nets = (c.get("NetworkSettings") or {}).get("Networks") or {}
     return next((n["IPAddress"] for n in nets.values() if n.get("IPAddress")), "")
@@ -41,7 +37,7 @@ def _bridge_subnet(docker01):
 
 
 def _describe(cs):
-    return ", ".join(f"{c['Name'][1:]} ({' '.join(_cmd(c))[:40]}, {c['State']['Status']} {c['State']['ExitCode']})" for c in cs[-6:]) or "none"
+    return ", ".join(f"{c['Name'][1:]} ({' '.join(command_line(c))[:40]}, {c['State']['Status']} {c['State']['ExitCode']})" for c in cs[-6:]) or "none"
 
 
 # --------------------------------------------------------------------------- DK20: one-shot and interactive
@@ -54,7 +50,7 @@ def test_dk20_one_shot_echo(docker01, params):
     """A container of ubuntu ran /bin/echo 'Hello world', exited 0 and logged Hello world."""
     seen = _of_image(docker01, params.echo_image)
     for c in seen:
-        if _cmd(c) == ["/bin/echo", "Hello world"] and (c["State"]["Status"], c["State"]["ExitCode"]) == ("exited", 0):
+        if command_line(c) == ["/bin/echo", "Hello world"] and (c["State"]["Status"], c["State"]["ExitCode"]) == ("exited", 0):
             logs = docker(docker01, "logs %s", c["Id"])
             if logs.stdout.strip() == "Hello world":
                 return
@@ -67,7 +63,7 @@ def test_dk20_one_shot_echo(docker01, params):
                   en="docker run -it ubuntu /bin/bash: -i keeps stdin open and -t gives a terminal, so the shell waits for your commands; exit stops it")
 def test_dk20_interactive_shell(docker01, params):
     """A container of ubuntu ran /bin/bash with -i (and -t) and has exited: the shell the student typed into."""
-    seen = [c for c in _of_image(docker01, params.echo_image) if _cmd(c) == ["/bin/bash"]]
+    seen = [c for c in _of_image(docker01, params.echo_image) if command_line(c) == ["/bin/bash"]]
     ok = [c for c in seen if c["Config"].get("OpenStdin") and c["State"]["Status"] == "exited"]
     assert ok, (f"no exited container of {params.echo_image} ran /bin/bash interactively (docker run -it {params.echo_image} "
                 f"/bin/bash; without -it the shell exits at once): {_describe(seen)}")
@@ -137,7 +133,7 @@ def test_c08_echo_pid1_exits(docker01):
 def test_c08_ping_pid1_keeps_running(docker01):
     """test_ping's command (its PID 1) is ping, and it is still running."""
     c = named(docker01, "test_ping", "docker run -d --name test_ping nginx:alpine ping www.baidu.com")
-    cmd = _cmd(c)
+    cmd = command_line(c)
     assert cmd and cmd[0].rsplit("/", 1)[-1] == "ping", f"test_ping's command is {cmd}, not ping"
     assert c["State"]["Running"], f"test_ping is {c['State']['Status']} (exit code {c['State']['ExitCode']}): its PID 1, ping, ended"
 

@@ -8,13 +8,9 @@ a yum repository on CentOS 7); there is no systemd, so `systemctl restart docker
 from __future__ import annotations
 
 from harness.core.lab import LabEnv, Solution
-from labs.common.docker import merge_daemon_json
+from labs.common.docker import comma_list, merge_daemon_json
 
 solution = Solution()
-
-
-def mirrors(params) -> list[str]:
-    return [m.strip() for m in params.registry_mirrors.split(",") if m.strip()]
 
 
 def _restart_docker(h) -> None:
@@ -37,7 +33,7 @@ def dk02_daemon(env: LabEnv) -> None:
 @solution.step("DK03: registry-mirrors in /etc/docker/daemon.json, restart docker")
 def dk03_daemon_json(env: LabEnv) -> None:
     p, h = env.params, env["docker01"]
-    merge_daemon_json(h, p.daemon_json, {"registry-mirrors": mirrors(p)})
+    merge_daemon_json(h, p.daemon_json, {"registry-mirrors": comma_list(p.registry_mirrors)})
     _restart_docker(h)
 
 

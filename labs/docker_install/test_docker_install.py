@@ -8,30 +8,9 @@ import re
 import pytest
 
 from harness.hosts.probes import http_get
-from labs.common.docker import Want, docker, find_container, find_containers
-from labs.docker_install.solution import mirrors
+from labs.common.docker import Want, comma_list, daemon_json, docker, docker_info, find_container, find_containers
 
 SYSCTL = {"net.ipv4.ip_forward": "1", "net.ipv4.conf.default.rp_filter": "0", "net.ipv4.conf.all.rp_filter": "0"}
-
-
-def _info(docker01) -> dict:
-    res = docker01.run("docker info --format '{{json .}}'")
-    assert res.rc == 0, f"docker info failed: the daemon does not answer, start docker ({res.stderr.strip()[:300]})"
-    try:
-        return json.loads(res.stdout)
-    except ValueError:
-        raise AssertionError(f"docker info printed no JSON: {res.stdout.strip()[:200]!r}") from None
-
-
-def _daemon_json(docker01, params) -> dict:
-    res = docker01.run("cat %s", params.daemon_json)
-    assert res.rc == 0, f"{params.daemon_json} does not exist"
-    try:
-        data = json.loads(res.stdout)
-    except ValueError as exc:
-        raise AssertionError(f"{params.daemon_json} is not valid JSON: {exc}") from None
-    assert isinstance(data, dict), f"{params.daemon_json} is not a JSON object"
-    return data
 
 
 # --------------------------------------------------------------------------- DK02
@@ -81,7 +60,7 @@ def test_dk02_sysctl_persisted(docker01, params):
                   en="/etc/docker/daemon.json must be valid JSON (no trailing comma, no full-width quotes); check it with python3 -m json.tool")
 def test_dk03_daemon_json_valid(docker01, params):
     """/etc/docker/daemon.json exists and is a valid JSON object."""
-    _daemon_json(docker01, params)
+    daemon_json(docker01, params.daemon_json)
 
 
 @pytest.mark.points(2)
@@ -89,10 +68,10 @@ def test_dk03_daemon_json_valid(docker01, params):
                   en="Put the registry mirror in daemon.json's registry-mirrors and restart docker (docker info lists it under Registry Mirrors)")
 def test_dk03_registry_mirrors(docker01, params):
     """daemon.json's registry-mirrors has the course's mirror, and the running daemon uses it."""
-    configured = _daemon_json(docker01, params).get("registry-mirrors") or []
+    configured = daemon_json(docker01, params.daemon_json).get("registry-mirrors") or []
     assert isinstance(configured, list), f"registry-mirrors in {params.daemon_json} is not a list: {configured!r}"
-    loaded = (_info(docker01).get("RegistryConfig") or {}).get("Mirrors") or []
-    for m in mirrors(params):
+    loaded = (docker_info(docker01).get("RegistryConfig") or {}).get("Mirrors") or []
+    for m in comma_list(params.registry_mirrors):
         assert m in configured or m.rstrip("/") + "/" in configured, \
             f"registry-mirrors in {params.daemon_json} is {configured}, no {m}"
         assert m.rstrip("/") + "/" in loaded, \
@@ -107,7 +86,7 @@ def test_dk03_registry_mirrors(docker01, params):
                   en="docker info must show Docker Root Dir /var/lib/docker, Storage Driver overlay2, logging driver json-file and runtime runc")
 def test_dk04_docker_info(docker01, params):
     """docker info: data root /var/lib/docker, overlay2 (one JSON file per image under imagedb), json-file, runc, Linux."""
-    info = _info(docker01)
+    info = docker_info(docker01)
     assert info.get("DockerRootDir") == params.data_root, f"Docker Root Dir is {info.get('DockerRootDir')}, expected {params.data_root}"
     assert info.get("Driver") in (params.storage_driver, "overlayfs"), f"Storage Driver is {info.get('Driver')}, expected {params.storage_driver}"
     seen = {k: info.get(k) for k in ("LoggingDriver", "DefaultRuntime", "OSType")}

@@ -14,7 +14,7 @@ import re
 import pytest
 
 from harness.hosts.probes import http_get
-from labs.common.docker import Want, docker, find_container, find_containers
+from labs.common.docker import Want, docker, find_container, find_containers, port_bindings
 from labs.common.docker import running as _running
 
 
@@ -23,10 +23,6 @@ def _ip(c, network=None):
     if network:
         return (nets.get(network) or {}).get("IPAddress", "")
     return next((n["IPAddress"] for n in nets.values() if n.get("IPAddress")), "")
-
-
-def _bindings(c, port):
-    return ((c.get("HostConfig") or {}).get("PortBindings") or {}).get(port) or []
 
 
 def _published(c, port):
@@ -153,7 +149,7 @@ def test_dk30_logs(docker01):
 
 def _loopback_webapp(docker01, params):
     port = str(params.webapp_port)
-    found = [c for c in _webapps(docker01) if any(b.get("HostPort") == port for b in _bindings(c, "5000/tcp"))]
+    found = [c for c in _webapps(docker01) if any(b.get("HostPort") == port for b in port_bindings(c, "5000/tcp"))]
     assert found, f"no running container of image training/webapp publishes 5000/tcp on host port {port}"
     return found[-1]
 
@@ -165,8 +161,8 @@ def test_dk30_loopback_only(docker01, params):
     """The webapp on host port 5000 binds 127.0.0.1:5000: it answers on docker01's loopback and not on its address (from the grader)."""
     c = _loopback_webapp(docker01, params)
     port = str(params.webapp_port)
-    assert _bindings(c, "5000/tcp") == [{"HostIp": "127.0.0.1", "HostPort": port}], \
-        f"{_name(c)} publishes 5000/tcp as {_bindings(c, '5000/tcp')}, not on 127.0.0.1:{port} only"
+    assert port_bindings(c, "5000/tcp") == [{"HostIp": "127.0.0.1", "HostPort": port}], \
+        f"{_name(c)} publishes 5000/tcp as {port_bindings(c, '5000/tcp')}, not on 127.0.0.1:{port} only"
     local = docker01.run("curl -s --max-time 5 http://127.0.0.1:%s/", port)
     assert local.rc == 0 and "Hello" in local.stdout, f"curl 127.0.0.1:{port} on docker01: {local.stdout[:100]!r}"
     remote = http_get(f"http://{docker01.address}:{port}/", timeout=3)

@@ -8,16 +8,12 @@ import json
 import pytest
 
 from harness.hosts.probes import http_get
-from labs.common.docker import container as _container, docker, image as _image
+from labs.common.docker import comma_list, container as _container, daemon_json, docker_info, image as _image
 
 
 def registry_addr(params, docker01) -> str:
     """The registry's address as the student types it: docker01's own address and port 5000 (the notes' 10.0.1.70:5000)."""
     return params.registry or f"{docker01.address}:{params.port}"
-
-
-def mirrors(params) -> list[str]:
-    return [m.strip() for m in params.mirrors.split(",") if m.strip()]
 
 
 def _json_get(url):
@@ -26,23 +22,8 @@ def _json_get(url):
     return json.loads(res.body)
 
 
-def _info(host):
-    res = docker(host, "info --format '{{json .}}'")
-    assert res.rc == 0, f"docker info on {host.name}: {res.stderr.strip()[:200]}"
-    return json.loads(res.stdout)
-
-
-def _daemon_json(host, params):
-    res = host.run("cat %s", params.daemon_json)
-    assert res.rc == 0, f"{params.daemon_json} does not exist on {host.name}"
-    try:
-        return json.loads(res.stdout)
-    except ValueError as exc:
-        raise AssertionError(f"{params.daemon_json} on {host.name} is not valid JSON: {exc}") from None
-
-
 def _insecure_loaded(host, registry):
-    index = _info(host)["RegistryConfig"].get("IndexConfigs") or {}
+    index = docker_info(host)["RegistryConfig"].get("IndexConfigs") or {}
     assert registry in index and index[registry].get("Secure") is False, \
         f"dockerd on {host.name} does not treat {registry} as insecure (restart docker): {sorted(index)}"
 
@@ -87,10 +68,10 @@ def test_dk24_registry_api(docker01, params):
 def test_dk24_insecure_registry(docker01, params):
     """docker01's daemon.json lists the registry as insecure and keeps registry-mirrors; dockerd treats it as insecure."""
     registry = registry_addr(params, docker01)
-    cfg = _daemon_json(docker01, params)
+    cfg = daemon_json(docker01, params.daemon_json)
     assert registry in (cfg.get("insecure-registries") or []), \
         f"{params.daemon_json} on {docker01.name}: insecure-registries is {cfg.get('insecure-registries')}, without {registry}"
-    for m in mirrors(params):
+    for m in comma_list(params.mirrors):
         assert m in (cfg.get("registry-mirrors") or []), f"registry-mirrors lost {m}: {cfg.get('registry-mirrors')}"
     _insecure_loaded(docker01, registry)
 

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from harness.hosts.probes import http_get
-from labs.common.docker import all_containers, container_or_none, docker, named
+from labs.common.docker import all_containers, command_line, container_or_none, docker, named
 
 
 def _mount(c, destination):
@@ -29,7 +29,7 @@ def _mount_or_none(c, destination):
 
 def _cmd(c):
     """The container's command line as one string (entrypoint + cmd)."""
-    return " ".join((c["Config"].get("Entrypoint") or []) + (c["Config"].get("Cmd") or []))
+    return " ".join(command_line(c))
 
 
 def _volumes_from(c):
