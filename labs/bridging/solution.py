@@ -44,7 +44,7 @@ def wait_page_outside(env: LabEnv, ip: str) -> None:
 def create_vm(env: LabEnv) -> None:
     p, h = env.params, env["kvm01"]
     virt_install(env, h, p.vm, memory=str(p.memory_mib), vcpus="1",
-                 disks=[f"{data_path(env, p.disk)},format=qcow2,size={p.disk_size_gib}"],
+                 disks=[f"{data_path(p, p.disk)},format=qcow2,size={p.disk_size_gib}"],
                  network="network=default", graphics="vnc,listen=0.0.0.0,port=5900",
                  kernel_args=guest_kernel_args(env, None), start=False)
 

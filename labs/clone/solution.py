@@ -18,8 +18,8 @@ solution = Solution()
 def create_vm(env: LabEnv) -> None:
     p, h = env.params, env["kvm01"]
     virt_install(env, h, p.vm, memory=str(p.memory_mib), vcpus="1",
-                 disks=[f"{data_path(env, p.disk)},format=qcow2,size={p.disk_size_gib}",
-                        f"{data_path(env, p.data_disk)},format=qcow2,size={p.data_disk_size_gib}"],
+                 disks=[f"{data_path(p, p.disk)},format=qcow2,size={p.disk_size_gib}",
+                        f"{data_path(p, p.data_disk)},format=qcow2,size={p.data_disk_size_gib}"],
                  network="network=default", graphics=f"vnc,listen=0.0.0.0,port={p.vnc_port}",
                  kernel_args=f"console=ttyS0,115200n8 quiet no_timer_check guestname={p.vm}")
     wait_agent(h, p.vm)

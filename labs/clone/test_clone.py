@@ -12,17 +12,12 @@ two persistent configurations and accepts exactly those differences.
 
 import difflib
 import json
-import posixpath
 import xml.etree.ElementTree as ET
 
 import pytest
 
 from harness.core import evidence
-from labs.common.kvm import domain, xml
-
-
-def _path(params, name):
-    return posixpath.join(params.data_dir, name)
+from labs.common.kvm import data_path, domain, xml
 
 
 def _clone_name(kvm01, params):
@@ -141,8 +136,8 @@ def test_kvm09_xml_dumps(kvm01, params):
     """/data/centos7.xml.dump and /data/cc.xml.dump are the two VMs' XML (by UUID)."""
     name = _clone_name(kvm01, params)
     for dump, vm in ((params.dump_vm, params.vm), (params.dump_clone, name)):
-        res = kvm01.run("cat %s", _path(params, dump))
-        assert res.rc == 0, f"{_path(params, dump)} does not exist (virsh dumpxml {vm} > {dump})"
+        res = kvm01.run("cat %s", data_path(params, dump))
+        assert res.rc == 0, f"{data_path(params, dump)} does not exist (virsh dumpxml {vm} > {dump})"
         try:
             uuid = ET.fromstring(res.stdout).findtext("uuid")
         except ET.ParseError as exc:

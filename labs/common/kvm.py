@@ -34,8 +34,9 @@ CONSOLE_PROMPT = re.compile(r"(login:\s*$|[#$] (\x1b\[[0-9;]*[a-zA-Z])*\s*$)", r
 # --------------------------------------------------------------------------- solution side
 
 
-def data_path(env: LabEnv, name: str) -> str:
-    return posixpath.join(env.params.data_dir, name)
+def data_path(params, name: str) -> str:
+    """``name`` in the lab's data directory (the notes' /data): ``params`` is the lab's course values."""
+    return posixpath.join(params.data_dir, name)
 
 
 def boot_option(kernel_args: str) -> str:

@@ -6,7 +6,10 @@ serial console of KVM-04) are typed on centos7's serial console with ``vm-consol
 non-interactive equivalent of ``virsh console centos7`` and a keyboard.
 """
 
+import shlex
+
 from harness.core.replay import File, Line, Replay, ReplayMistake, Wait
+from labs.common.kvm import shut_off
 
 H = "kvm01"
 D = "/data"
@@ -21,21 +24,16 @@ def on(text: str, seed: str, **kw) -> Line:
 
 def vm(text: str, seed: str, **kw) -> Line:
     """A line typed inside centos7 (its serial console)."""
-    return Line(H, f"vm-console centos7 {_q(text)}", seed=seed, **kw)
-
-
-def _q(s: str) -> str:
-    return "'" + s.replace("'", "'\\''") + "'"
+    return Line(H, f"vm-console centos7 {shlex.quote(text)}", seed=seed, **kw)
 
 
 def edit(sed: str, seed: str) -> Line:
     """`virsh edit centos7`, the editor being sed: the same change, made the way virsh edit makes it
     (a copy of the persistent XML, edited, validated and defined again)."""
-    return on(f"EDITOR={_q('sed -i ' + sed)} virsh edit centos7", seed)
+    return on(f"EDITOR={shlex.quote('sed -i ' + sed)} virsh edit centos7", seed)
 
 
-def wait_state(state: str) -> Wait:
-    return Wait(H, f"virsh domstate centos7 | grep -qx {_q(state)}", f"centos7 {state}", timeout=180)
+WAIT_SHUT_OFF = Wait(H, shut_off("centos7", press_again=False), "centos7 shut off", timeout=180)
 
 
 WAIT_UP = Wait(H, "VM_CONSOLE_TIMEOUT=50 vm-console centos7 true", "centos7 answers on its console (booted)", timeout=600)
@@ -92,7 +90,7 @@ ACTIONS = (
     # ---- KVM-06: the VM's disk from raw to qcow2
     on("ls -l", seed="000:L620"),
     on("virsh shutdown centos7", seed="000:L627"),
-    wait_state("shut off"),
+    WAIT_SHUT_OFF,
     on("virsh dumpxml --inactive centos7 | grep 'source file'", seed="000:L630"),
     on("qemu-img convert -f raw -O qcow2 centos2.raw centos7.qcow2", seed="000:L639", timeout=600),
     on("ls -lh | grep centos7", seed="000:L641"),
@@ -128,10 +126,10 @@ TYPE_LEFT_RAW = ReplayMistake(
     "type-left-raw",
     "KVM-06: in `virsh edit centos7` changed only <source file> to centos7.qcow2 and left <driver type='raw'/>: "
     "the VM starts but reads the qcow2 file as a raw disk (no filesystem), and the restart drops the live vdb",
-    lines=(on("virsh shutdown centos7", seed="000:L627"), wait_state("shut off"),
+    lines=(on("virsh shutdown centos7", seed="000:L627"), WAIT_SHUT_OFF,
            edit("-e \"s|<driver name='qemu' type='qcow2'|<driver name='qemu' type='raw'|\"", seed="000:L644"),
            on("virsh start centos7", seed="000:L651"), WAIT_UP),
-    undo=(on("virsh shutdown centos7", seed="000:L627"), wait_state("shut off"), edit(TO_QCOW2, seed="000:L644"),
+    undo=(on("virsh shutdown centos7", seed="000:L627"), WAIT_SHUT_OFF, edit(TO_QCOW2, seed="000:L644"),
           on("virsh start centos7", seed="000:L651"), WAIT_UP, *REMOUNT_VDB),
     fails=frozenset({"test_kvm06_driver_type_qcow2", "test_kvm06_guest_reads_converted_disk",
                      "test_kvm07_data_disk_attached", "test_kvm07_guest_sees_5g_disk",

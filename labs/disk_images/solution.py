@@ -29,7 +29,7 @@ def create_vm(env: LabEnv) -> None:
     # image that has not started it yet (the nested L1 hosts) gets it started here
     h.check("virsh net-info default | grep -Eq '^Active: +yes' || virsh net-start default")
     h.check("mkdir -p %s", p.data_dir)
-    raw = data_path(env, p.raw_disk)
+    raw = data_path(p, p.raw_disk)
     h.check("qemu-img create -q -f raw %s %s", raw, str(p.vm_disk_size))
     h.check("mkfs.ext4 -q -F -L centos7 %s", raw)
     virt_install(env, h, p.vm, memory=str(p.vm_memory_mib), vcpus="1", disks=[f"{raw},format=raw,size=10"],
@@ -41,7 +41,7 @@ def create_vm(env: LabEnv) -> None:
 @solution.step("KVM-05: qemu-img create a 2G qcow2, info, resize +5G, convert to raw")
 def qemu_img_practice(env: LabEnv) -> None:
     p, h = env.params, env["kvm01"]
-    q, r = data_path(env, p.scratch_qcow2), data_path(env, p.scratch_raw)
+    q, r = data_path(p, p.scratch_qcow2), data_path(p, p.scratch_raw)
     h.check("qemu-img create -f qcow2 %s 2G", q)
     h.check("qemu-img info %s", q)
     h.check("qemu-img resize %s +5G", q)
@@ -51,7 +51,7 @@ def qemu_img_practice(env: LabEnv) -> None:
 @solution.step("KVM-06: shut centos7 down, convert its raw disk to qcow2, re-point the XML, start it")
 def convert_vm_disk(env: LabEnv) -> None:
     p, h = env.params, env["kvm01"]
-    raw, qcow2 = data_path(env, p.raw_disk), data_path(env, p.qcow2_disk)
+    raw, qcow2 = data_path(p, p.raw_disk), data_path(p, p.qcow2_disk)
     shutdown(h, p.vm)
     h.check("qemu-img convert -f raw -O qcow2 %s %s", raw, qcow2, timeout=300)
     # `virsh edit` is interactive; virt-xml makes the same two changes: driver type and source file.
@@ -64,7 +64,7 @@ def convert_vm_disk(env: LabEnv) -> None:
 @solution.step("KVM-07: create a 3G disk, attach it live as vdb, detach, resize +2G, re-attach, format and mount it")
 def add_data_disk(env: LabEnv) -> None:
     p, h = env.params, env["kvm01"]
-    disk = data_path(env, p.add_disk)
+    disk = data_path(p, p.add_disk)
     h.check("qemu-img create -f qcow2 %s 3G", disk)
     attach = "virsh attach-disk %s %s %s --live --cache=none --subdriver=qcow2"
     h.check(attach, p.vm, disk, p.add_target)

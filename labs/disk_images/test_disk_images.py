@@ -8,15 +8,10 @@ chaoge.raw, chaoge-add01.qcow2, vdb, /mnt (--lab-param for a handout that rename
 """
 
 import json
-import posixpath
 
 import pytest
 
-from labs.common.kvm import disk, domain, guest, guest_run, xml
-
-
-def _path(params, name):
-    return posixpath.join(params.data_dir, name)
+from labs.common.kvm import data_path, disk, domain, guest, guest_run, xml
 
 
 def _info(kvm01, file):
@@ -56,7 +51,7 @@ def _mounts(res):
                   en="qemu-img create -f qcow2 /data/chaoge.qcow2 2G creates the qcow2 image (-f is the format)")
 def test_kvm05_qcow2_created(kvm01, params):
     """chaoge.qcow2 is a qcow2 image (cluster size 65536, compat 1.1)."""
-    file = _path(params, params.scratch_qcow2)
+    file = data_path(params, params.scratch_qcow2)
     info = _info(kvm01, file)
     assert info.get("format") == "qcow2", f"{file} is a {info.get('format')} image, not qcow2 (qemu-img create -f qcow2)"
     assert info.get("cluster-size") == 65536, f"{file} has cluster size {info.get('cluster-size')}, expected 65536"
@@ -69,7 +64,7 @@ def test_kvm05_qcow2_created(kvm01, params):
                   en="qemu-img resize chaoge.qcow2 +5G: the virtual size becomes 7G while the file stays small")
 def test_kvm05_qcow2_resized(kvm01, params):
     """chaoge.qcow2 was grown by 5G to 7516192768 bytes and its file stays under 1 MiB (thin)."""
-    file = _path(params, params.scratch_qcow2)
+    file = data_path(params, params.scratch_qcow2)
     info = _info(kvm01, file)
     assert info.get("virtual-size") == params.scratch_size, \
         f"{file} has a virtual size of {info.get('virtual-size')} bytes, expected {params.scratch_size} (2G + 5G)"
@@ -82,7 +77,7 @@ def test_kvm05_qcow2_resized(kvm01, params):
                   en="qemu-img convert -f qcow2 -O raw chaoge.qcow2 chaoge.raw (-f source format, -O output format)")
 def test_kvm05_converted_to_raw(kvm01, params):
     """chaoge.raw is a raw image of 7516192768 bytes, and sparse."""
-    file = _path(params, params.scratch_raw)
+    file = data_path(params, params.scratch_raw)
     info = _info(kvm01, file)
     assert info.get("format") == "raw", f"{file} is a {info.get('format')} image, not raw (-O raw)"
     assert info.get("virtual-size") == params.scratch_size, \
@@ -99,7 +94,7 @@ def test_kvm05_converted_to_raw(kvm01, params):
                   en="With the VM shut off: qemu-img convert -f raw -O qcow2 centos2.raw centos7.qcow2")
 def test_kvm06_disk_converted(kvm01, params):
     """centos7.qcow2 is a qcow2 image of 10737418240 bytes (the VM's disk, converted)."""
-    file = _path(params, params.qcow2_disk)
+    file = data_path(params, params.qcow2_disk)
     info = _info(kvm01, file)
     assert info.get("format") == "qcow2", f"{file} is a {info.get('format')} image, not qcow2 (-O qcow2)"
     assert info.get("virtual-size") == params.vm_disk_size, \
@@ -112,7 +107,7 @@ def test_kvm06_disk_converted(kvm01, params):
 def test_kvm06_vm_uses_qcow2_disk(kvm01, params):
     """centos7's vda is /data/centos7.qcow2, in its configuration and in the running VM (virsh domblklist)."""
     dom = domain(kvm01, params.vm)
-    want = _path(params, params.qcow2_disk)
+    want = data_path(params, params.qcow2_disk)
     views = [("configuration", xml(dom, inactive=True))] + ([("running VM", xml(dom))] if dom.isActive() else [])
     for label, root in views:
         d = disk(root, "vda")
@@ -139,7 +134,7 @@ def test_kvm06_driver_type_qcow2(kvm01, params):
                   en="Once the VM boots from the new qcow2, delete the old /data/centos2.raw")
 def test_kvm06_raw_disk_removed(kvm01, params):
     """/data/centos2.raw no longer exists, and its converted copy does."""
-    qcow2, raw = _path(params, params.qcow2_disk), _path(params, params.raw_disk)
+    qcow2, raw = data_path(params, params.qcow2_disk), data_path(params, params.raw_disk)
     assert kvm01.file(qcow2).exists, f"there is no {qcow2}: the disk was never converted"
     assert not kvm01.file(raw).exists, f"{raw} is still there"
 
@@ -153,8 +148,8 @@ def test_kvm06_guest_reads_converted_disk(kvm01, params):
     assert dom.isActive(), f"{params.vm} is not running (virsh start {params.vm})"
     d = disk(xml(dom), "vda")
     source = d.find("source") if d is not None else None
-    assert source is not None and source.get("file") == _path(params, params.qcow2_disk), \
-        f"the running {params.vm} boots from {_attrs(source)}, not {_path(params, params.qcow2_disk)}"
+    assert source is not None and source.get("file") == data_path(params, params.qcow2_disk), \
+        f"the running {params.vm} boots from {_attrs(source)}, not {data_path(params, params.qcow2_disk)}"
     mounts = _mounts(guest_run(guest(kvm01, params.vm), "cat /proc/mounts"))
     assert any(src.startswith("/dev/vda") for src, _ in mounts), \
         f"the guest mounted nothing from /dev/vda (its mounts: {sorted({s for s, _ in mounts if s.startswith('/dev/')})}): it does not read its converted disk"
@@ -168,7 +163,7 @@ def test_kvm06_guest_reads_converted_disk(kvm01, params):
                   en="qemu-img create -f qcow2 chaoge-add01.qcow2 3G, then (detached) qemu-img resize +2G")
 def test_kvm07_data_disk_image(kvm01, params):
     """chaoge-add01.qcow2 is a qcow2 image of 5368709120 bytes (3G + 2G)."""
-    file = _path(params, params.add_disk)
+    file = data_path(params, params.add_disk)
     info = _info(kvm01, file)
     assert info.get("format") == "qcow2", f"{file} is a {info.get('format')} image, not qcow2"
     assert info.get("virtual-size") == params.add_disk_size, \
@@ -185,7 +180,7 @@ def test_kvm07_data_disk_attached(kvm01, params):
     d = disk(xml(dom), params.add_target)
     assert d is not None, f"the running {params.vm} has no {params.add_target} (virsh domblklist {params.vm})"
     driver, source = d.find("driver"), d.find("source")
-    want = _path(params, params.add_disk)
+    want = data_path(params, params.add_disk)
     assert source is not None and source.get("file") == want, f"{params.add_target} is {_attrs(source)}, expected {want}"
     assert driver is not None and driver.get("type") == "qcow2", \
         f"{params.add_target}'s driver is {_attrs(driver)}: the qcow2 file is handed to the guest as raw (--subdriver=qcow2)"

@@ -6,16 +6,15 @@ are typed with ssh as the notes do, the password coming from SSH_ASKPASS (files/
 builds web01 on /data/centos7.qcow2, and KVM-14 re-creates web01 with the maximum memory.
 """
 
+import shlex
+
 from harness.core.replay import File, Line, Replay, ReplayMistake, Wait
+from labs.common.kvm import shut_off
 
 H = "kvm01"
 D = "/data"
 BOOT = "/var/lib/libvirt/boot"
 GUEST = "/opt/labharness/guest"
-
-
-def _q(s: str) -> str:
-    return "'" + s.replace("'", "'\\''") + "'"
 
 
 def addr(k: int) -> str:
@@ -43,15 +42,11 @@ SSH = ("SSH_ASKPASS=/usr/local/bin/course-password SSH_ASKPASS_REQUIRE=force "
 
 def ssh(text: str, seed: str, **kw) -> Line:
     """``ssh root@10.0.1.51 TEXT``: a line typed in the VM at eth0's address (centos7, later web01)."""
-    return Line(H, f"{SSH} root@{ip(1)} {_q(text)}", seed=seed, **kw)
+    return Line(H, f"{SSH} root@{ip(1)} {shlex.quote(text)}", seed=seed, **kw)
 
 
 def wait_up(name: str) -> Wait:
     return Wait(H, f"{SSH} root@{ip(1)} true", f"{name} answers ssh at its address (booted)", timeout=300)
-
-
-def wait_state(name: str, state: str) -> Wait:
-    return Wait(H, f"virsh domstate {name} | grep -qx {_q(state)}", f"{name} {state}", timeout=180)
 
 
 def virt_install(memory: str, vcpus: str, seed: str) -> Line:
@@ -123,10 +118,10 @@ ACTIONS = (
     # ---- KVM-12: hot-add a NIC, make it permanent, restart, address it
     on("virsh attach-interface centos7 --type bridge --model virtio --source br0", seed="000:L1092"),
     ssh("ip addr show", seed="000:L1095"),
-    on("EDITOR=" + _q("sed -i \"/<\\/interface>/a <interface type='bridge'><source bridge='br0'/><model type='virtio'/></interface>\"")
+    on("EDITOR=" + shlex.quote("sed -i \"/<\\/interface>/a <interface type='bridge'><source bridge='br0'/><model type='virtio'/></interface>\"")
        + " virsh edit centos7", seed="000:L1114"),
     on("virsh shutdown centos7", seed="000:L1128"),
-    wait_state("centos7", "shut off"),
+    Wait(H, shut_off("centos7", press_again=False), "centos7 shut off", timeout=180),
     on("virsh start  centos7", seed="000:L1133"),
     wait_up("centos7"),
     ssh("ip a", seed="000:L1136"),

@@ -45,7 +45,7 @@ def second_mac(env: LabEnv) -> str:
 def create_web01(env: LabEnv, memory: str, vcpus: str) -> None:
     p, h = env.params, env["kvm01"]
     virt_install(env, h, p.vm2, memory=memory, vcpus=vcpus,
-                 disks=[f"{data_path(env, p.disk)},format=qcow2,size={p.disk_size_gib}"],
+                 disks=[f"{data_path(p, p.disk)},format=qcow2,size={p.disk_size_gib}"],
                  network=f"bridge={p.bridge}", graphics="vnc,listen=0.0.0.0", kernel_args=guest_args(env, p.vm2))
     wait_agent(h, p.vm2)
 
@@ -56,11 +56,11 @@ def precondition(env: LabEnv) -> None:
     iface_bridge(h, p.host_nic, p.bridge)
     for ip in addresses(env):  # nobody may answer there yet (busybox arping -D: duplicate address detection)
         h.check("busybox arping -D -q -c 2 -w 3 -I %s %s", p.bridge, ip.split("/")[0])
-    vdb = data_path(env, p.data_disk)
+    vdb = data_path(p, p.data_disk)
     h.check("mkdir -p %s", p.data_dir)
     h.check("qemu-img create -q -f qcow2 %s %s", vdb, f"{p.data_disk_size_gib}G")
     virt_install(env, h, p.vm, memory=str(p.memory_mib), vcpus="1",
-                 disks=[f"{data_path(env, p.disk)},format=qcow2,size={p.disk_size_gib}"],
+                 disks=[f"{data_path(p, p.disk)},format=qcow2,size={p.disk_size_gib}"],
                  network=f"bridge={p.bridge},model=virtio", graphics="vnc,listen=0.0.0.0,port=5900",
                  kernel_args=guest_args(env, p.vm))
     wait_agent(h, p.vm)
@@ -70,7 +70,7 @@ def precondition(env: LabEnv) -> None:
 @solution.step("KVM-11: qemu-img create centos7-add01.qcow2 5G, attach-disk vdc --live --cache=none --subdriver=qcow2")
 def hot_add_disk(env: LabEnv) -> None:
     p, h = env.params, env["kvm01"]
-    f = data_path(env, p.add_disk)
+    f = data_path(p, p.add_disk)
     h.check("qemu-img create -f qcow2 %s %s", f, f"{p.add_disk_size_gib}G")
     h.check("qemu-img info %s", f)
     h.check("virsh attach-disk %s %s %s --live --cache=none --subdriver=qcow2", p.vm, f, p.add_target)

@@ -31,7 +31,7 @@ def kernel_args(env: LabEnv, console: bool) -> str:
 def create_vm(env: LabEnv) -> None:
     p, h = env.params, env["kvm01"]
     virt_install(env, h, p.vm, memory=str(p.memory_mib), vcpus=str(p.vcpus),
-                 disks=[f"{data_path(env, p.disk)},format=raw,size={p.disk_size_gib}"],
+                 disks=[f"{data_path(p, p.disk)},format=raw,size={p.disk_size_gib}"],
                  network=f"network={p.network}", graphics=f"vnc,listen={p.vnc_listen},port={p.vnc_port}",
                  kernel_args=kernel_args(env, console=False))
     wait_agent(h, p.vm)

@@ -12,7 +12,6 @@ and the domain restored from it.
 
 import ipaddress
 import json
-import posixpath
 import re
 import socket
 import xml.etree.ElementTree as ET
@@ -20,11 +19,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from harness.core import evidence
-from labs.common.kvm import CONSOLE_PROMPT, console_reply, disk, domain, guest, guest_run, xml
-
-
-def _path(params, name):
-    return posixpath.join(params.data_dir, name)
+from labs.common.kvm import CONSOLE_PROMPT, console_reply, data_path, disk, domain, guest, guest_run, xml
 
 
 def _expected_domain_type(kvm01):
@@ -34,8 +29,8 @@ def _expected_domain_type(kvm01):
 
 
 def _backup(kvm01, params):
-    res = kvm01.run("cat %s", _path(params, params.backup))
-    assert res.rc == 0, f"{_path(params, params.backup)} does not exist (virsh dumpxml {params.vm} > {params.backup})"
+    res = kvm01.run("cat %s", data_path(params, params.backup))
+    assert res.rc == 0, f"{data_path(params, params.backup)} does not exist (virsh dumpxml {params.vm} > {params.backup})"
     try:
         return ET.fromstring(res.stdout)
     except ET.ParseError as exc:
@@ -83,7 +78,7 @@ def test_kvm02_disk(kvm01, params):
     d = disk(xml(domain(kvm01, params.vm), inactive=True), "vda")
     assert d is not None, f"{params.vm} has no vda"
     source, driver, target = d.find("source"), d.find("driver"), d.find("target")
-    want = _path(params, params.disk)
+    want = data_path(params, params.disk)
     assert source is not None and source.get("file") == want, f"vda is {source.attrib if source is not None else None}, expected {want}"
     assert driver is not None and driver.get("type") == "raw", f"vda driver {driver.attrib if driver is not None else None}"
     assert target.get("bus") == "virtio", f"vda bus is {target.get('bus')}"
@@ -248,7 +243,7 @@ def test_kvm03_undefined_and_restored(kvm01, params):
     _renamed_log(kvm01, params)
     names = kvm01.libvirt.listDefinedDomains() + [d.name() for d in kvm01.libvirt.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)]
     assert params.renamed not in names, f"{params.renamed} is still defined (virsh undefine {params.renamed})"
-    assert kvm01.file(_path(params, params.disk)).exists, f"{_path(params, params.disk)} is gone: undefine must keep the disk"
+    assert kvm01.file(data_path(params, params.disk)).exists, f"{data_path(params, params.disk)} is gone: undefine must keep the disk"
     uuid = domain(kvm01, params.vm).UUIDString()
     assert uuid == _backup(kvm01, params).findtext("uuid"), f"{params.vm} has UUID {uuid}, not the backup's: it was not restored from it"
 
