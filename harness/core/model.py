@@ -54,6 +54,34 @@ class StepFailure:
 
 
 @dataclass
+class EnvRecord:
+    """What one finished environment (a lab on a target's hosts) tells the run: its wall time, the
+    solution step that broke, each step's time, whether its hosts were kept, the negative control
+    (validate mode) and the guest accelerator. Made by ``LabSession.close_env`` on the worker that
+    ran the lab, shipped to the controller with a teardown report, kept in the journal."""
+
+    lab: str
+    target: str
+    duration: float = 0.0
+    solution_failure: StepFailure | None = None
+    steps: dict[str, float] = field(default_factory=dict)  # step title -> seconds
+    kept: bool = False
+    negative_control: list[dict[str, str]] = field(default_factory=list)  # as LabResult.negative_control
+    accel: str = ""  # e.g. "tcg (/dev/kvm does not boot a kernel)"; empty where not probed
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> EnvRecord:
+        sf = d.get("solution_failure")
+        return cls(lab=d["lab"], target=d["target"], duration=d.get("duration", 0.0),
+                   solution_failure=StepFailure(**sf) if sf else None, steps=dict(d.get("steps") or {}),
+                   kept=bool(d.get("kept", False)), negative_control=list(d.get("negative_control") or []),
+                   accel=d.get("accel", ""))
+
+
+@dataclass
 class CheckResult:
     nodeid: str
     lab: str

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from harness.core.model import CheckResult
+from harness.core.model import CheckResult, EnvRecord
 
 RESULT_KEY = "labharness.check"
 ENV_KEY = "labharness.env"
@@ -35,11 +35,11 @@ def result_of(report: Any) -> CheckResult | None:
     return None
 
 
-def attach_env(report: pytest.TestReport, info: dict[str, Any]) -> None:
+def attach_env(report: pytest.TestReport, record: EnvRecord) -> None:
     """Ship a finished environment's record (``LabSession.close_env``) with a teardown report."""
-    report.user_properties.append((ENV_KEY, json.dumps(info)))
+    report.user_properties.append((ENV_KEY, json.dumps(record.to_dict(), ensure_ascii=False)))
 
 
-def envs_of(report: Any) -> list[dict[str, Any]]:
+def envs_of(report: Any) -> list[EnvRecord]:
     """The finished environments' records a report carries."""
-    return [json.loads(value) for key, value in getattr(report, "user_properties", ()) if key == ENV_KEY]
+    return [EnvRecord.from_dict(json.loads(value)) for key, value in getattr(report, "user_properties", ()) if key == ENV_KEY]

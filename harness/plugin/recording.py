@@ -138,8 +138,8 @@ class Recorder:
         result = result_of(report)
         if result is not None:
             self.append("check", result=result.to_dict())
-        for info in envs_of(report):
-            self.append("env", info=info)
+        for record in envs_of(report):
+            self.append("env", info=record.to_dict())
         if result is None and report.when == "???" and report.failed:  # xdist: the worker died running it
             self.append("crashed", nodeid=report.nodeid, detail=str(report.longrepr)[-500:])
 

@@ -7,14 +7,13 @@ import datetime as dt
 import logging
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from harness import provisioners
 from harness.core.errors import ProvisioningError, UsageError
 from harness.core.lab import Lab, LabEnv
-from harness.core.model import RunResult
+from harness.core.model import EnvRecord, RunResult
 from harness.core.runs import RunLock, new_run_id, valid_run_id
 from harness.plugin import negative
 from harness.plugin.keys import SESSION_KEY
@@ -54,7 +53,7 @@ class LabSession:
                                 started=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
         if not self.worker:
             self.result.environment.update(self.provisioner_cls.describe_options(opt))
-        self.envs_done: list[dict[str, Any]] = []  # finished environments, shipped with the next teardown report
+        self.envs_done: list[EnvRecord] = []  # finished environments, shipped with the next teardown report
         self.unclean: set[tuple[str, str]] = set()  # (lab, target) with a non-PASS check, for --keep failed
         self.accel = "tcg"
         self.accel_reason = "not probed"
@@ -140,17 +139,16 @@ class LabSession:
                         env.lab.name, env.target, self.run_id, self.run_id)
         elif self.provisioner.creates_hosts:
             self.provisioner.destroy(env.lab, env.target)
-        self.envs_done.append({
-            "lab": env.lab.name,
-            "target": env.target,
-            "duration": time.monotonic() - env.started,
-            "solution_failure": {"step": env.solution_failure.step, "message": env.solution_failure.message}
-            if env.solution_failure else None,
-            "steps": env.step_times,
-            "kept": keep,
-            "negative_control": env.negative_control,
-            "accel": f"{self.accel} ({self.accel_reason})" if self.accel else "",
-        })
+        self.envs_done.append(EnvRecord(
+            lab=env.lab.name,
+            target=env.target,
+            duration=time.monotonic() - env.started,
+            solution_failure=env.solution_failure,
+            steps=dict(env.step_times),
+            kept=keep,
+            negative_control=env.negative_control,
+            accel=f"{self.accel} ({self.accel_reason})" if self.accel else "",
+        ))
 
 
 def session_of(config: pytest.Config) -> LabSession:

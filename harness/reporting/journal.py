@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.core.model import CheckResult, Hint, Outcome, RunResult, StepFailure
+from harness.core.model import CheckResult, EnvRecord, Hint, Outcome, RunResult
 
 FILENAME = "journal.jsonl"
 NOT_RUN_CRASH = "worker crashed while running this check (not the student's fault; re-run)"
@@ -97,18 +97,17 @@ def read(path: Path) -> list[dict[str, Any]]:
     return records
 
 
-def apply_env(result: RunResult, info: dict[str, Any]) -> None:
-    """What a finished environment adds to the run's result (shared with the live controller)."""
-    lab = result.lab(info["target"], info["lab"])
-    lab.duration = info.get("duration", 0.0)
-    if info.get("solution_failure"):
-        lab.solution_failure = StepFailure(**info["solution_failure"])
-    lab.negative_control = info.get("negative_control", [])
-    steps = info.get("steps") or {}
-    if steps:
-        result.environment[f"steps.{info['lab']}.{info['target']}"] = ", ".join(f"{k} {v:.1f}s" for k, v in steps.items())
-    if info.get("accel"):
-        result.environment["guest_accel"] = info["accel"]
+def apply_env(result: RunResult, record: EnvRecord) -> None:
+    """What a finished environment adds to the run's result."""
+    lab = result.lab(record.target, record.lab)
+    lab.duration = record.duration
+    if record.solution_failure:
+        lab.solution_failure = record.solution_failure
+    lab.negative_control = record.negative_control
+    if record.steps:
+        result.environment[f"steps.{record.lab}.{record.target}"] = ", ".join(f"{k} {v:.1f}s" for k, v in record.steps.items())
+    if record.accel:
+        result.environment["guest_accel"] = record.accel
 
 
 def result_from_journal(path: Path) -> RunResult:
@@ -136,7 +135,7 @@ def result_from_journal(path: Path) -> RunResult:
             if r["nodeid"] not in checks:
                 crashed.add(r["nodeid"])
         elif kind == "env":
-            apply_env(result, r["info"])
+            apply_env(result, EnvRecord.from_dict(r["info"]))
         elif kind == "environment":
             result.environment.update(r["values"])
         elif kind == "end":

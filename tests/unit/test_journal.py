@@ -107,3 +107,33 @@ def test_planning_never_breaks_on_odd_node_ids():
 
     assert target_of_nodeid("tests/unit/test_x.py::test_a[p::q]", ["a"]) is None
     assert target_of_nodeid("labs/images/test_images.py::test_b02_tag[alice]", ["alice"]) == "alice"
+
+
+def test_a_finished_environment_travels_typed_and_older_journals_still_read(tmp_path):
+    """EnvRecord: made on the worker, shipped as JSON, kept in the journal; a journal written before
+    it existed (the same keys, some missing) rebuilds the same lab result."""
+    from harness.core.model import EnvRecord, StepFailure
+    from harness.plugin.keys import attach_env, envs_of
+
+    record = EnvRecord("images", "alice", duration=12.5, solution_failure=StepFailure("DK09: save", "exited 1"),
+                       steps={"provision": 2.0, "DK09: save": 3.25}, negative_control=[{"check": "test_a", "outcome": "FAIL"}],
+                       accel="tcg (no KVM)")
+
+    class Report:
+        user_properties: list = []
+
+    attach_env(Report, record)
+    assert envs_of(Report) == [record]
+    path, _ = _journal(tmp_path)
+    lines = path.read_text().splitlines()
+    older = {"lab": "images", "target": "alice", "duration": 7.0, "solution_failure": None, "steps": {"provision": 1.0}}
+    new = tmp_path / "with-env.jsonl"
+    new.write_text("\n".join(lines[:-1] + [json.dumps({"type": "env", "info": record.to_dict()}),
+                                           json.dumps({"type": "env", "info": {**older, "target": "bob"}}), lines[-1]]) + "\n")
+    run = result_from_journal(new)
+    lab = run.targets["alice"].labs["images"]
+    assert lab.duration == 12.5 and lab.solution_failure == StepFailure("DK09: save", "exited 1")
+    assert lab.negative_control == [{"check": "test_a", "outcome": "FAIL"}]
+    assert run.environment["steps.images.alice"] == "provision 2.0s, DK09: save 3.2s"
+    assert run.environment["guest_accel"] == "tcg (no KVM)"
+    assert run.targets["bob"].labs["images"].duration == 7.0 and run.environment["steps.images.bob"] == "provision 1.0s"
