@@ -8,6 +8,7 @@ because most labs need only one of them.
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from dataclasses import dataclass, field
@@ -59,6 +60,7 @@ class Host:
         self.docker_host: str | None = None
         self.timeout = timeout
         self._daemons: dict[str, Any] = {}  # "libvirt"/"docker" -> the connection opened on first use
+        self._daemons_lock = threading.Lock()
         self._backend = backend
         self._ti = testinfra.host.Host(backend)
         # the backend's circuit breaker (harness.hosts.breaker.Breaker) names the host as checks know it
@@ -129,9 +131,10 @@ class Host:
     def _daemon(self, key: str, open_it):
         if self._breaker is not None:
             self._breaker.check()
-        client = self._daemons.get(key)
-        if client is None:
-            client = self._daemons[key] = open_it()
+        with self._daemons_lock:  # two threads opening at once must not leave a second connection open
+            client = self._daemons.get(key)
+            if client is None:
+                client = self._daemons[key] = open_it()
         return client
 
     def _open_libvirt(self):
