@@ -33,9 +33,10 @@ log = logging.getLogger(__name__)
 READY_TIMEOUT = float(os.environ.get("LABHARNESS_L1_READY_TIMEOUT", "420"))
 DAEMON_TIMEOUT = float(os.environ.get("LABHARNESS_L1_DAEMON_TIMEOUT", "240"))
 #: a command's deadline on an L1 (``Host.timeout``): 60 s as on every other host where the L1 runs on
-#: KVM, three times that where it is emulated (TCG): on 2 busy cores a `virsh start` inside an
-#: emulated L1 took over 60 s twice in a row (CI of stop 17), which opened the breaker and made a
-#: healthy host ERROR a whole lab. A frozen L1 still opens the breaker, after two of these deadlines.
+#: KVM, three times that where it is emulated (TCG): on 2 busy cores two commands in a row inside an
+#: emulated L1 passed 60 s, the last a `virsh start` (CI of stop 17), which opened the breaker and
+#: made a slow but healthy host ERROR a whole lab. A frozen L1 still opens the breaker, after two
+#: of these deadlines.
 COMMAND_TIMEOUT = {"kvm": 60.0, "qemu": 180.0}
 
 
