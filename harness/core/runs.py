@@ -143,15 +143,11 @@ def _same_file(fd: int, path: Path) -> bool:
     return (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino)
 
 
-def stale_locks(run_ids: list[str] | None = None) -> list[tuple[str, Path]]:
-    """(run id, path) of the lock files of dead runs (all of them, or of ``run_ids``)."""
+def stale_locks() -> list[tuple[str, Path]]:
+    """(run id, path) of the lock files of dead runs."""
     d = lock_dir()
-    if run_ids is None:
-        paths = sorted(d.glob("*.lock")) if d.is_dir() else []
-    else:
-        paths = [d / f"{r}.lock" for r in run_ids]
-    return [(p.name[: -len(".lock")], p) for p in paths
-            if p.is_file() and valid_run_id(p.name[: -len(".lock")]) and not run_is_alive(p.name[: -len(".lock")])]
+    paths = sorted(d.glob("*.lock")) if d.is_dir() else []
+    return [(p.stem, p) for p in paths if p.is_file() and valid_run_id(p.stem) and not run_is_alive(p.stem)]
 
 
 def remove_stale_lock(run_id: str) -> bool:
